@@ -165,13 +165,18 @@ type Dispatch interface {
 	// RecordAttempt stores the attempt and, if the caller still holds the
 	// event's lease, applies the outcome to the event and releases the
 	// lease, in one transaction. If the lease was lost the attempt is still
-	// stored (it happened) and ErrLeaseLost is returned.
+	// stored (it happened) and ErrLeaseLost is returned. The event's
+	// attempts count grows by one, its last attempt time is the attempt's
+	// CreatedAt, and its response status, error code and successful time
+	// are the attempt's. A SCHEDULED outcome for an event whose connection
+	// is paused is stored as HOLD, as in CompleteRouting.
 	RecordAttempt(ctx context.Context, r AttemptOutcome) error
 	// ReleaseLeases gives up every lease Owner holds (graceful shutdown),
 	// so that the work is claimable at once.
 	ReleaseLeases(ctx context.Context, owner string) error
 	// CancelEvent marks a QUEUED, SCHEDULED or HOLD event CANCELLED and
-	// returns it; other statuses give ErrConflict.
+	// returns it; other statuses give ErrConflict. It drops any lease on
+	// the event, so an attempt in flight ends in ErrLeaseLost.
 	CancelEvent(ctx context.Context, teamID, id string, at time.Time) (model.Event, error)
 }
 
