@@ -35,6 +35,9 @@ type Store interface {
 // Config configures the handler.
 type Config struct {
 	TeamID string
+	// PublicURL is the base URL senders address (for providers that sign
+	// the URL).
+	PublicURL string
 	// MaxBodyBytes caps request bodies; larger ones get 413 (default
 	// DefaultMaxBodyBytes).
 	MaxBodyBytes int64
@@ -132,7 +135,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if src.Config.AuthType != "" {
 		verified := true
-		if err := verify.Request(src.Config, r.Header, body); err != nil {
+		if err := verify.Request(src.Config, verify.Input{Method: r.Method, URL: h.cfg.PublicURL + r.URL.RequestURI(), Headers: r.Header, Body: body, Now: now}); err != nil {
 			verified = false
 			req.Verified = &verified
 			h.reject(ctx, w, req, model.RejectVerificationFailed, http.StatusUnauthorized, err.Error())

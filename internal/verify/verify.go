@@ -18,6 +18,7 @@ import (
 	"hash"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/sluice-gw/sluice/internal/model"
 )
@@ -75,10 +76,23 @@ func Validate(cfg model.SourceConfig) error {
 	}
 }
 
+// Input is what verification sees of one inbound request.
+type Input struct {
+	Method string
+	// URL is the full URL the sender addressed (public base + path +
+	// query); some providers sign it.
+	URL     string
+	Headers http.Header
+	Body    []byte
+	// Now is the time of receipt, for timestamp tolerance checks.
+	Now time.Time
+}
+
 // Request checks one request against the source's configuration. It
 // returns nil when the request passes (or the source has no verification)
 // and an error wrapping ErrFailed that says why otherwise.
-func Request(cfg model.SourceConfig, h http.Header, body []byte) error {
+func Request(cfg model.SourceConfig, in Input) error {
+	h, body := in.Headers, in.Body
 	switch cfg.AuthType {
 	case "":
 		return nil

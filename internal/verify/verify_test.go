@@ -11,6 +11,7 @@ import (
 	"hash"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/sluice-gw/sluice/internal/model"
 )
@@ -57,7 +58,7 @@ func TestRequest(t *testing.T) {
 			for k, v := range tt.headers {
 				h.Set(k, v)
 			}
-			err := Request(tt.cfg, h, []byte(body))
+			err := Request(tt.cfg, Input{Method: "POST", Headers: h, Body: []byte(body), Now: time.Now()})
 			if (err == nil) != tt.ok {
 				t.Fatalf("Request() = %v, want ok=%v", err, tt.ok)
 			}
@@ -95,6 +96,6 @@ func FuzzRequest(f *testing.F) {
 		cfg := model.SourceConfig{AuthType: HMAC, Auth: map[string]string{"algorithm": alg, "encoding": enc, "header_key": "X-Sig", "webhook_secret_key": "k"}}
 		h := http.Header{}
 		h.Set("X-Sig", sig)
-		_ = Request(cfg, h, body) // must never panic
+		_ = Request(cfg, Input{Headers: h, Body: body}) // must never panic
 	})
 }
