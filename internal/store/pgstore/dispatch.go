@@ -1,0 +1,174 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/sluice-gw/sluice/internal/model"
+	"github.com/sluice-gw/sluice/internal/store"
+)
+
+// ClaimEvents leases up to c.Limit due events, earliest due first, with
+// their payloads. An event is due when its queue time has passed: its next
+// attempt time (or creation) while QUEUED or SCHEDULED, or the end of an
+// expired lease. Rows another worker is claiming are skipped.
+func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, error) {
+	if c.Limit <= 0 {
+		return nil, nil
+	}
+	now := ts(c.Now)
+	until := ts(c.Now.Add(c.Lease))
+	return many(ctx, s.pool, scanEvent(true), "claim events", `WITH due AS (
+		SELECT id, queue_at FROM events
+		WHERE queue_at <= $3 AND status IN ('QUEUED', 'SCHEDULED')
+		ORDER BY queue_at, id LIMIT $4
+		FOR UPDATE SKIP LOCKED),
+	claimed AS (
+		UPDATE events ev SET queue_at = $2, lease_owner = $1, lease_until = $2
+		FROM due WHERE ev.id = due.id
+		RETURNING ev.*, due.queue_at AS due_at)
+	SELECT `+eventCols+`, `+payloadCols+` FROM claimed e LEFT JOIN payloads p ON p.id = e.data_id
+	ORDER BY e.due_at, e.id`, c.Owner, until, now, c.Limit)
+}
+
+// ClaimEvent leases one event for a manual attempt, whatever its status or
+// due time. An unexpired lease of another owner gives store.ErrConflict.
+// A pending event stays out of ClaimEvents until the lease ends; another
+// event becomes claimable by nobody else until then.
+func (s *Store) ClaimEvent(ctx context.Context, teamID, id string, c store.Claim) (model.Event, error) {
+	now := ts(c.Now)
+	until := ts(c.Now.Add(c.Lease))
+	e, err := one(ctx, s.pool, scanEvent(true), "claim event "+id, `WITH claimed AS (
+		UPDATE events SET lease_owner = $3, lease_until = $4,
+			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE $4::timestamptz END
+		WHERE team_id = $1 AND id = $2
+			AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until <= $5)
+		RETURNING *)
+	SELECT `+eventCols+`, `+payloadCols+` FROM claimed e LEFT JOIN payloads p ON p.id = e.data_id`,
+		teamID, id, c.Owner, until, now)
+	if errors.Is(err, store.ErrNotFound) {
+		if exists, xerr := s.eventExists(ctx, s.pool, teamID, id); xerr != nil {
+			return model.Event{}, xerr
+		} else if exists {
+			return model.Event{}, fmt.Errorf("pgstore: claim event %s: leased by another owner: %w", id, store.ErrConflict)
+		}
+	}
+	return e, err
+}
+
+func (s *Store) eventExists(ctx context.Context, q querier, teamID, id string) (bool, error) {
+	var exists bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE team_id = $1 AND id = $2)`, teamID, id).Scan(&exists)
+	return exists, translate(err, "find event "+id)
+}
+
+// RecordAttempt stores the attempt and, if r.Owner still holds the event's
+// lease, applies the outcome and releases the lease, in one transaction.
+// Otherwise the attempt alone is committed and store.ErrLeaseLost returned.
+// A pending outcome (SCHEDULED or QUEUED) for an event whose connection is
+// paused is stored as HOLD; the connection row is read FOR SHARE so that a
+// concurrent unpause either sees the HOLD or is seen here.
+func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptOutcome) error {
+	a := r.Attempt
+	args := attemptArgs(&a)
+	next := tsp(r.NextAttemptAt)
+	pending := r.EventStatus == model.EventScheduled || r.EventStatus == model.EventQueued
+	lost := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO attempts (`+attemptCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, args...)
+		if err != nil {
+			return translate(err, "insert attempt "+a.ID)
+		}
+		status := r.EventStatus
+		var queueAt *time.Time
+		if pending {
+			paused, err := connectionPausedFor(ctx, tx, a.EventID)
+			if err != nil {
+				return err
+			}
+			if paused {
+				status = model.EventHold
+			} else {
+				queueAt = &a.CreatedAt
+				if next != nil {
+					queueAt = next
+				}
+			}
+		}
+		tag, err := tx.Exec(ctx, `UPDATE events SET status = $3, attempts = attempts + 1, last_attempt_at = $4,
+			next_attempt_at = $5, response_status = $6, error_code = $7, successful_at = $8,
+			next_trigger = $9, updated_at = $10, queue_at = $11, lease_owner = NULL, lease_until = NULL
+			WHERE id = $1 AND lease_owner = $2`,
+			a.EventID, r.Owner, status, a.CreatedAt, next, a.ResponseStatus, a.ErrorCode,
+			a.SuccessfulAt, r.NextTrigger, a.UpdatedAt, queueAt)
+		if err != nil {
+			return translate(err, "apply attempt to event "+a.EventID)
+		}
+		if tag.RowsAffected() == 0 {
+			exists, err := s.eventExists(ctx, tx, a.TeamID, a.EventID)
+			if err != nil {
+				return err
+			}
+			if !exists {
+				return fmt.Errorf("pgstore: record attempt for event %s: %w", a.EventID, store.ErrNotFound)
+			}
+			lost = true
+		}
+		return nil
+	})
+	if err == nil && lost {
+		return fmt.Errorf("pgstore: record attempt for event %s: %w", a.EventID, store.ErrLeaseLost)
+	}
+	return err
+}
+
+// connectionPausedFor locks the connection of an event FOR SHARE and
+// reports whether it is paused. A missing connection is not paused.
+func connectionPausedFor(ctx context.Context, tx pgx.Tx, eventID string) (bool, error) {
+	var paused bool
+	err := tx.QueryRow(ctx, `SELECT c.paused_at IS NOT NULL FROM events e JOIN connections c ON c.id = e.connection_id
+		WHERE e.id = $1 FOR SHARE OF c`, eventID).Scan(&paused)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return paused, translate(err, "lock connection of event "+eventID)
+}
+
+// ReleaseLeases gives up every lease owner holds: leased requests and
+// pending events are claimable at once.
+func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE events SET lease_owner = NULL, lease_until = NULL,
+			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE COALESCE(next_attempt_at, created_at) END
+			WHERE lease_owner = $1`, owner)
+		if err != nil {
+			return translate(err, "release event leases")
+		}
+		_, err = tx.Exec(ctx, `UPDATE requests SET lease_owner = NULL, lease_until = NULL
+			WHERE routed_at IS NULL AND rejection_cause = '' AND lease_owner = $1`, owner)
+		return translate(err, "release request leases")
+	})
+}
+
+// CancelEvent marks a QUEUED, SCHEDULED or HOLD event CANCELLED, ending any
+// lease on it (an attempt in flight then records with store.ErrLeaseLost),
+// and returns it. Other statuses give store.ErrConflict.
+func (s *Store) CancelEvent(ctx context.Context, teamID, id string, at time.Time) (model.Event, error) {
+	e, err := one(ctx, s.pool, scanEvent(false), "cancel event "+id, `UPDATE events e SET status = 'CANCELLED',
+		next_attempt_at = NULL, queue_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $3
+		WHERE team_id = $1 AND id = $2 AND status IN ('QUEUED', 'SCHEDULED', 'HOLD')
+		RETURNING `+eventCols, teamID, id, ts(at))
+	if errors.Is(err, store.ErrNotFound) {
+		if exists, xerr := s.eventExists(ctx, s.pool, teamID, id); xerr != nil {
+			return model.Event{}, xerr
+		} else if exists {
+			return model.Event{}, fmt.Errorf("pgstore: cancel event %s: not cancellable: %w", id, store.ErrConflict)
+		}
+	}
+	return e, err
+}
