@@ -13,9 +13,9 @@ import (
 // cli_path, rate_limit, rate_limit_period, http_method, auth_method and
 // path_forwarding_disabled.
 type destinationInput struct {
-	Name        opt[string]                `json:"name"`
-	Description opt[string]                `json:"description"`
-	Type        opt[string]                `json:"type"`
+	Name        opt[string]                 `json:"name"`
+	Description opt[string]                 `json:"description"`
+	Type        opt[string]                 `json:"type"`
 	Config      opt[destinationConfigInput] `json:"config"`
 	destinationConfigInput
 	CLIPath    opt[string]                `json:"cli_path"`

@@ -12,11 +12,11 @@ import (
 // allowed_http_methods, custom_response and verification. Both are accepted
 // whatever the version; answers follow the version's dialect.
 type sourceInput struct {
-	Name        opt[string]             `json:"name"`
-	Description opt[string]             `json:"description"`
-	Type        opt[string]             `json:"type"`
-	Config      opt[sourceConfigInput]  `json:"config"`
-	Methods     opt[[]string]           `json:"allowed_http_methods"`
+	Name        opt[string]              `json:"name"`
+	Description opt[string]              `json:"description"`
+	Type        opt[string]              `json:"type"`
+	Config      opt[sourceConfigInput]   `json:"config"`
+	Methods     opt[[]string]            `json:"allowed_http_methods"`
 	Response    opt[customResponseInput] `json:"custom_response"`
 	// Verification is the legacy form of config.auth_type + config.auth.
 	Verification opt[legacyVerificationInput] `json:"verification"`
