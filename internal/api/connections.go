@@ -222,13 +222,11 @@ func (s *server) unpauseConnection(r *http.Request) (any, error) {
 		return nil, err
 	}
 	id := r.PathValue("id")
-	c, released, err := s.cfg.Store.UnpauseConnection(r.Context(), s.cfg.Team.ID, id, s.stamp())
+	c, _, err := s.cfg.Store.UnpauseConnection(r.Context(), s.cfg.Team.ID, id, s.stamp())
 	if err != nil {
 		return nil, lookupErr("connection", id, err)
 	}
-	if released > 0 {
-		s.wake()
-	}
+	s.wake()
 	return s.connectionAnswer(r, c)
 }
 
