@@ -266,11 +266,22 @@ func (s *server) connectionAnswerWith(r *http.Request, c model.Connection, src m
 
 // resolveEnds finds the connection's source and destination: by
 // source_id/destination_id, or inline objects found by name (updated with
-// what is given) or created.
+// what is given) or created. Both inline objects are validated before
+// either is written.
 func (s *server) resolveEnds(r *http.Request, in connectionInput) (model.Source, model.Destination, error) {
 	var src model.Source
 	var dst model.Destination
 	var err error
+	if in.Source.has() && !in.SourceID.has() {
+		if _, err := s.planSource(r, in.Source.V, "source"); err != nil {
+			return src, dst, err
+		}
+	}
+	if in.Destination.has() && !in.DestinationID.has() {
+		if _, err := s.planDestination(r, in.Destination.V, "destination"); err != nil {
+			return src, dst, err
+		}
+	}
 	switch {
 	case in.SourceID.has():
 		src, err = s.cfg.Store.GetSource(r.Context(), s.cfg.Team.ID, in.SourceID.V)

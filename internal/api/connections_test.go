@@ -192,8 +192,8 @@ func TestConnectionTypedCreateAndLookups(t *testing.T) {
 	// Rules are stored as given and validated by package rules.
 	rules := `[{"type":"retry","strategy":"linear","interval":60000,"count":5}]`
 	up := b.must(200, "PUT", typedV+"/connections/"+str(conn, "id"), `{"rules":`+rules+`}`)
-	if got, _ := json.Marshal(up["rules"]); string(got) != rules {
-		t.Errorf("rules = %s, want %s", got, rules)
+	if got, want := canonical(t, up["rules"]), canonical(t, json.RawMessage(rules)); got != want {
+		t.Errorf("rules = %s, want %s", got, want)
 	}
 	bad := b.call("PUT", typedV+"/connections/"+str(conn, "id"), `{"rules":[{"type":"retry","strategy":"sometimes"}]}`)
 	if bad.status != 422 || get(bad.body, "data", "index") != float64(0) || str(bad.body, "data", "rule_field") != "strategy" ||
@@ -219,4 +219,19 @@ func TestConnectionTypedCreateAndLookups(t *testing.T) {
 		t.Errorf("delete = %v", d)
 	}
 	b.must(404, "GET", typedV+"/connections/"+id, "")
+}
+
+// canonical re-encodes a JSON value with sorted keys.
+func canonical(t *testing.T, v any) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x any
+	if err := json.Unmarshal(raw, &x); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(x)
+	return string(out)
 }

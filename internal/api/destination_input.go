@@ -116,6 +116,13 @@ func applyDestination(in destinationInput, d *model.Destination, creating bool, 
 	return checkDestination(field, in, *d)
 }
 
+// legacyForm reports whether the input used the legacy top-level fields.
+func (in destinationInput) legacyForm() bool {
+	c := in.destinationConfigInput
+	return in.CLIPath.Set || in.AuthMethod.Set || c.URL.Set || c.Path.Set || c.RateLimit.Set ||
+		c.RateLimitPeriod.Set || c.PathForwardingDisabled.Set || c.HTTPMethod.Set || c.AuthType.Set || c.Auth.Set
+}
+
 // applyDestinationConfig applies config fields (typed config or legacy
 // top level).
 func applyDestinationConfig(field string, c destinationConfigInput, d *model.Destination) error {
@@ -207,7 +214,7 @@ func inferDestinationAuth(auth map[string]string) string {
 // checkDestination validates the destination after the input is applied.
 func checkDestination(field string, in destinationInput, d model.Destination) error {
 	cfgField := join(field, "config")
-	if !in.Config.has() {
+	if !in.Config.has() && in.legacyForm() {
 		cfgField = field // legacy fields are top-level
 	}
 	switch d.Type {
@@ -218,7 +225,7 @@ func checkDestination(field string, in destinationInput, d model.Destination) er
 	case model.DestinationCLI:
 		if d.Config.Path == "" {
 			f := join(cfgField, "path")
-			if !in.Config.has() {
+			if !in.Config.has() && in.legacyForm() {
 				f = join(field, "cli_path")
 			}
 			return invalid(f, "is required for a CLI destination")

@@ -166,57 +166,88 @@ func destinationAnswer(r *http.Request, d model.Destination) (any, error) {
 	return renderDestination(versionOf(r.Context()), d, revealAuth(q)), nil
 }
 
-// createDestinationFrom creates a destination from the input.
+// createDestinationFrom creates a destination from the input; field prefixes error
+// field names.
 func (s *server) createDestinationFrom(r *http.Request, in destinationInput, field string) (model.Destination, error) {
 	now := s.stamp()
-	d := model.Destination{ID: model.NewID(model.PrefixDestination), TeamID: s.cfg.Team.ID, CreatedAt: now, UpdatedAt: now}
-	if err := applyDestination(in, &d, true, field); err != nil {
-		return d, err
+	x := model.Destination{ID: model.NewID(model.PrefixDestination), TeamID: s.cfg.Team.ID, CreatedAt: now, UpdatedAt: now}
+	if err := applyDestination(in, &x, true, field); err != nil {
+		return x, err
 	}
-	if err := s.cfg.Store.CreateDestination(r.Context(), &d); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return d, nameTaken(join(field, "name"), "destination", d.Name)
-		}
-		return d, fmt.Errorf("create destination: %w", err)
-	}
-	return d, nil
+	return x, s.insertDestination(r, &x, field)
 }
 
-// saveDestination applies the input to an existing destination and
-// stores it.
-func (s *server) saveDestination(r *http.Request, in destinationInput, d *model.Destination, field string) error {
-	if err := applyDestination(in, d, false, field); err != nil {
+// saveDestination applies the input to an existing destination and stores it.
+func (s *server) saveDestination(r *http.Request, in destinationInput, x *model.Destination, field string) error {
+	if err := applyDestination(in, x, false, field); err != nil {
 		return err
 	}
-	d.UpdatedAt = s.stamp()
-	if err := s.cfg.Store.UpdateDestination(r.Context(), d); err != nil {
+	return s.writeDestination(r, x, field)
+}
+
+// insertDestination stores a new destination; a taken name is a 409.
+func (s *server) insertDestination(r *http.Request, x *model.Destination, field string) error {
+	if err := s.cfg.Store.CreateDestination(r.Context(), x); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nameTaken(join(field, "name"), "destination", d.Name)
+			return nameTaken(join(field, "name"), "destination", x.Name)
 		}
-		return lookupErr("destination", d.ID, err)
+		return fmt.Errorf("create destination: %w", err)
 	}
 	return nil
 }
 
-// upsertDestinationFrom updates the destination named in the input with
-// what is given, or creates it.
-func (s *server) upsertDestinationFrom(r *http.Request, in destinationInput, field string) (model.Destination, error) {
-	if err := checkName(join(field, "name"), in.Name.V); err != nil {
-		return model.Destination{}, err
-	}
-	for attempt := 0; ; attempt++ {
-		d, err := s.cfg.Store.GetDestinationByName(r.Context(), s.cfg.Team.ID, in.Name.V)
-		switch {
-		case err == nil:
-			return d, s.saveDestination(r, in, &d, field)
-		case !errors.Is(err, store.ErrNotFound):
-			return d, fmt.Errorf("find destination %q: %w", in.Name.V, err)
+// writeDestination stores a changed destination; a taken name is a 409.
+func (s *server) writeDestination(r *http.Request, x *model.Destination, field string) error {
+	x.UpdatedAt = s.stamp()
+	if err := s.cfg.Store.UpdateDestination(r.Context(), x); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nameTaken(join(field, "name"), "destination", x.Name)
 		}
-		d, err = s.createDestinationFrom(r, in, field)
+		return lookupErr("destination", x.ID, err)
+	}
+	return nil
+}
+
+// destinationPlan is a destination as an upsert would write it.
+type destinationPlan struct {
+	x      model.Destination
+	exists bool
+}
+
+// planDestination finds the destination named in the input and applies the input to
+// it (or to a new destination), validating everything without writing.
+func (s *server) planDestination(r *http.Request, in destinationInput, field string) (destinationPlan, error) {
+	if err := checkName(join(field, "name"), in.Name.V); err != nil {
+		return destinationPlan{}, err
+	}
+	x, err := s.cfg.Store.GetDestinationByName(r.Context(), s.cfg.Team.ID, in.Name.V)
+	switch {
+	case err == nil:
+		return destinationPlan{x: x, exists: true}, applyDestination(in, &x, false, field)
+	case !errors.Is(err, store.ErrNotFound):
+		return destinationPlan{}, fmt.Errorf("find destination %q: %w", in.Name.V, err)
+	}
+	now := s.stamp()
+	x = model.Destination{ID: model.NewID(model.PrefixDestination), TeamID: s.cfg.Team.ID, CreatedAt: now, UpdatedAt: now}
+	return destinationPlan{x: x}, applyDestination(in, &x, true, field)
+}
+
+// upsertDestinationFrom updates the destination named in the input with what is
+// given, or creates it.
+func (s *server) upsertDestinationFrom(r *http.Request, in destinationInput, field string) (model.Destination, error) {
+	for attempt := 0; ; attempt++ {
+		p, err := s.planDestination(r, in, field)
+		if err != nil {
+			return p.x, err
+		}
+		if p.exists {
+			return p.x, s.writeDestination(r, &p.x, field)
+		}
+		err = s.insertDestination(r, &p.x, field)
 		var ae *apiError
 		if attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusConflict {
 			continue // created concurrently: update it instead
 		}
-		return d, err
+		return p.x, err
 	}
 }

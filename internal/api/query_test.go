@@ -141,7 +141,7 @@ func TestDecodeErrors(t *testing.T) {
 		status int
 		in     string
 	}{
-		{"{\n  \"name\": 1,,\n}", 422, "name"},
+		{"{\n  \"name\": 1\n}", 422, "name"},
 		{"{\n  \"name\": \"a\",,\n}", 400, "line 2"},
 		{`{"name":"a"} {}`, 400, "after the JSON value"},
 		{`{"name":`, 400, "unexpected end"},

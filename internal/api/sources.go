@@ -170,54 +170,85 @@ func (s *server) sourceAnswer(r *http.Request, src model.Source) (any, error) {
 // field names.
 func (s *server) createSourceFrom(r *http.Request, in sourceInput, field string) (model.Source, error) {
 	now := s.stamp()
-	src := model.Source{ID: model.NewID(model.PrefixSource), TeamID: s.cfg.Team.ID, CreatedAt: now, UpdatedAt: now}
-	if err := applySource(in, &src, true, field, s.cfg.ValidateSource); err != nil {
-		return src, err
+	x := model.Source{ID: model.NewID(model.PrefixSource), TeamID: s.cfg.Team.ID, CreatedAt: now, UpdatedAt: now}
+	if err := applySource(in, &x, true, field, s.cfg.ValidateSource); err != nil {
+		return x, err
 	}
-	if err := s.cfg.Store.CreateSource(r.Context(), &src); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return src, nameTaken(join(field, "name"), "source", src.Name)
-		}
-		return src, fmt.Errorf("create source: %w", err)
-	}
-	return src, nil
+	return x, s.insertSource(r, &x, field)
 }
 
 // saveSource applies the input to an existing source and stores it.
-func (s *server) saveSource(r *http.Request, in sourceInput, src *model.Source, field string) error {
-	if err := applySource(in, src, false, field, s.cfg.ValidateSource); err != nil {
+func (s *server) saveSource(r *http.Request, in sourceInput, x *model.Source, field string) error {
+	if err := applySource(in, x, false, field, s.cfg.ValidateSource); err != nil {
 		return err
 	}
-	src.UpdatedAt = s.stamp()
-	if err := s.cfg.Store.UpdateSource(r.Context(), src); err != nil {
+	return s.writeSource(r, x, field)
+}
+
+// insertSource stores a new source; a taken name is a 409.
+func (s *server) insertSource(r *http.Request, x *model.Source, field string) error {
+	if err := s.cfg.Store.CreateSource(r.Context(), x); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nameTaken(join(field, "name"), "source", src.Name)
+			return nameTaken(join(field, "name"), "source", x.Name)
 		}
-		return lookupErr("source", src.ID, err)
+		return fmt.Errorf("create source: %w", err)
 	}
 	return nil
+}
+
+// writeSource stores a changed source; a taken name is a 409.
+func (s *server) writeSource(r *http.Request, x *model.Source, field string) error {
+	x.UpdatedAt = s.stamp()
+	if err := s.cfg.Store.UpdateSource(r.Context(), x); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nameTaken(join(field, "name"), "source", x.Name)
+		}
+		return lookupErr("source", x.ID, err)
+	}
+	return nil
+}
+
+// sourcePlan is a source as an upsert would write it.
+type sourcePlan struct {
+	x      model.Source
+	exists bool
+}
+
+// planSource finds the source named in the input and applies the input to
+// it (or to a new source), validating everything without writing.
+func (s *server) planSource(r *http.Request, in sourceInput, field string) (sourcePlan, error) {
+	if err := checkName(join(field, "name"), in.Name.V); err != nil {
+		return sourcePlan{}, err
+	}
+	x, err := s.cfg.Store.GetSourceByName(r.Context(), s.cfg.Team.ID, in.Name.V)
+	switch {
+	case err == nil:
+		return sourcePlan{x: x, exists: true}, applySource(in, &x, false, field, s.cfg.ValidateSource)
+	case !errors.Is(err, store.ErrNotFound):
+		return sourcePlan{}, fmt.Errorf("find source %q: %w", in.Name.V, err)
+	}
+	now := s.stamp()
+	x = model.Source{ID: model.NewID(model.PrefixSource), TeamID: s.cfg.Team.ID, CreatedAt: now, UpdatedAt: now}
+	return sourcePlan{x: x}, applySource(in, &x, true, field, s.cfg.ValidateSource)
 }
 
 // upsertSourceFrom updates the source named in the input with what is
 // given, or creates it.
 func (s *server) upsertSourceFrom(r *http.Request, in sourceInput, field string) (model.Source, error) {
-	if err := checkName(join(field, "name"), in.Name.V); err != nil {
-		return model.Source{}, err
-	}
 	for attempt := 0; ; attempt++ {
-		src, err := s.cfg.Store.GetSourceByName(r.Context(), s.cfg.Team.ID, in.Name.V)
-		switch {
-		case err == nil:
-			return src, s.saveSource(r, in, &src, field)
-		case !errors.Is(err, store.ErrNotFound):
-			return src, fmt.Errorf("find source %q: %w", in.Name.V, err)
+		p, err := s.planSource(r, in, field)
+		if err != nil {
+			return p.x, err
 		}
-		src, err = s.createSourceFrom(r, in, field)
+		if p.exists {
+			return p.x, s.writeSource(r, &p.x, field)
+		}
+		err = s.insertSource(r, &p.x, field)
 		var ae *apiError
 		if attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusConflict {
 			continue // created concurrently: update it instead
 		}
-		return src, err
+		return p.x, err
 	}
 }
 
