@@ -1,12 +1,3 @@
-// Package api serves Sluice's REST API on the API listener. The API follows
-// Hookdeck's: every route lives under a /YYYY-MM-DD/ version prefix whose
-// date picks one of two dialects (the legacy shapes of API versions before
-// 2025-01-01 and the typed shapes of later ones), clients authenticate with
-// the project's API key, creates and upserts answer 200, lists are
-// seek-paginated and errors come from one catalog.
-//
-// Handlers only decode, call the store (or a retrier) and encode; the
-// dialects' rendering and parsing live in their own files.
 package api
 
 import (
