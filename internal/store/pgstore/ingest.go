@@ -2,27 +2,109 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-gw/sluice/internal/model"
 )
 
-// insertRequestSQL writes the payload and the request in one statement (one
-// round trip per request inside a group commit).
-const insertRequestSQL = `WITH payload AS (
-	INSERT INTO payloads (id, method, path, query, headers, body) VALUES ($1, $2, $3, $4, $5, $6)
+// Ingest is group-committed, and each group is written with one statement:
+// the committer's functions only collect their request into the shared
+// ingestTx, and its Commit inserts every payload and request at once
+// (arrays unnested server-side) as one implicit transaction — one round
+// trip and one fsync for the whole group instead of a round trip per row.
+//
+// If that statement fails on the data (a duplicate id, say), Commit writes
+// the rows one by one and records each row's own outcome, so one bad
+// request cannot fail its neighbours.
+
+// ingestRow is one request waiting in a group, and its outcome.
+type ingestRow struct {
+	r       *model.Request
+	headers string
+	err     error
+}
+
+// ingestTx adapts a group of InsertRequest calls to groupcommit.Tx.
+type ingestTx struct {
+	pool *pgxpool.Pool
+	rows []*ingestRow
+}
+
+func (s *Store) beginIngest(context.Context) (*ingestTx, error) {
+	return &ingestTx{pool: s.pool}, nil
+}
+
+// Rollback drops the collected rows; nothing was sent yet.
+func (t *ingestTx) Rollback(context.Context) error {
+	t.rows = nil
+	return nil
+}
+
+// Commit writes the collected rows. It returns an error only when none of
+// them was committed; otherwise each row's err tells its outcome.
+func (t *ingestTx) Commit(ctx context.Context) error {
+	if len(t.rows) == 0 {
+		return nil
+	}
+	err := t.insert(ctx, t.rows)
+	var pgErr *pgconn.PgError
+	if err == nil || len(t.rows) == 1 || !errors.As(err, &pgErr) {
+		return err
+	}
+	// The server refused the data: find out which rows it refuses.
+	for _, row := range t.rows {
+		row.err = translate(t.insert(ctx, []*ingestRow{row}), "insert request "+row.r.ID)
+	}
+	return nil
+}
+
+const insertRequestsSQL = `WITH payload AS (
+	INSERT INTO payloads (id, method, path, query, headers, body)
+	SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::bytea[])
 )
 INSERT INTO requests (id, team_id, source_id, verified, rejection_cause, data_id, original_ip,
 	events_count, cli_events_count, ignored_count, routed_at, ingested_at, created_at, updated_at)
-VALUES ($7, $8, $9, $10, $11, $1, $12, $13, $14, $15, $16, $17, $18, $19)`
+SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $1::text[], $12::text[],
+	$13::integer[], $14::integer[], $15::integer[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[],
+	$19::timestamptz[])`
+
+// insert writes rows with one statement, atomically.
+func (t *ingestTx) insert(ctx context.Context, rows []*ingestRow) error {
+	n := len(rows)
+	var (
+		pID, method, headers             = make([]string, n), make([]string, n), make([]string, n)
+		path, query, body                = make([][]byte, n), make([][]byte, n), make([][]byte, n)
+		id, team, source, cause, ip      = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		verified                         = make([]*bool, n)
+		events, cliEvents, ignored       = make([]int32, n), make([]int32, n), make([]int32, n)
+		routed                           = make([]*time.Time, n)
+		ingestedAt, createdAt, updatedAt = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	)
+	for i, row := range rows {
+		r := row.r
+		pID[i], method[i], headers[i] = r.Data.ID, r.Data.Method, row.headers
+		path[i], query[i], body[i] = []byte(r.Data.Path), []byte(r.Data.Query), r.Data.Body
+		id[i], team[i], source[i], cause[i], ip[i] = r.ID, r.TeamID, r.SourceID, r.RejectionCause, r.OriginalIP
+		verified[i] = r.Verified
+		events[i], cliEvents[i], ignored[i] = int32(r.EventsCount), int32(r.CLIEventsCount), int32(r.IgnoredCount)
+		routed[i] = r.RoutedAt
+		ingestedAt[i], createdAt[i], updatedAt[i] = r.IngestedAt, r.CreatedAt, r.UpdatedAt
+	}
+	_, err := t.pool.Exec(ctx, insertRequestsSQL, pID, method, path, query, headers, body,
+		id, team, source, verified, cause, ip, events, cliEvents, ignored, routed, ingestedAt, createdAt, updatedAt)
+	return err
+}
 
 // InsertRequest durably commits r and its payload r.Data. Concurrent calls
-// share transactions (group commit); when it returns nil the commit has
-// been acknowledged by PostgreSQL (synchronous_commit decides whether that
-// means fsynced, as configured on the server). Times in r are normalized in
-// place to the stored precision.
+// share one statement and one commit (group commit); when it returns nil
+// PostgreSQL has acknowledged the commit (durable on disk under the
+// default synchronous_commit). Times in r are normalized in place to the
+// stored precision.
 func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 	if r.Data.ID == "" {
 		return fmt.Errorf("pgstore: insert request %s: payload id not set", r.ID)
@@ -33,16 +115,16 @@ func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 	}
 	r.RoutedAt = tsp(r.RoutedAt)
 	r.IngestedAt, r.CreatedAt, r.UpdatedAt = ts(r.IngestedAt), ts(r.CreatedAt), ts(r.UpdatedAt)
-	args := []any{
-		r.Data.ID, r.Data.Method, []byte(r.Data.Path), []byte(r.Data.Query), headers, r.Data.Body,
-		r.ID, r.TeamID, r.SourceID, r.Verified, r.RejectionCause, r.OriginalIP,
-		r.EventsCount, r.CLIEventsCount, r.IgnoredCount, r.RoutedAt, r.IngestedAt, r.CreatedAt, r.UpdatedAt,
-	}
-	err = s.ingest.Do(ctx, func(tx pgx.Tx) error {
-		// Started work always finishes (see groupcommit.Committer.Do), so
-		// the caller's ctx does not cut the statement short.
-		_, err := tx.Exec(context.Background(), insertRequestSQL, args...)
-		return err
+	row := &ingestRow{r: r, headers: headers}
+	err = s.ingest.Do(ctx, func(tx *ingestTx) error {
+		// Collecting may happen twice for one row (groupcommit reruns a
+		// failed batch one by one); the row is then simply sent again.
+		row.err = nil
+		tx.rows = append(tx.rows, row)
+		return nil
 	})
-	return translate(err, "insert request "+r.ID)
+	if err != nil {
+		return translate(err, "insert request "+r.ID)
+	}
+	return row.err
 }

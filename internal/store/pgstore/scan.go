@@ -123,14 +123,3 @@ func scanPayload(r row) (model.Payload, error) {
 	}
 	return *p, nil
 }
-
-// insertPayload adds one payload.
-func insertPayload(ctx context.Context, q querier, p *model.Payload) error {
-	headers, err := headersText(p.Headers)
-	if err != nil {
-		return fmt.Errorf("pgstore: insert payload %s: %w", p.ID, err)
-	}
-	_, err = q.Exec(ctx, `INSERT INTO payloads (id, method, path, query, headers, body) VALUES ($1, $2, $3, $4, $5, $6)`,
-		p.ID, p.Method, []byte(p.Path), []byte(p.Query), headers, p.Body)
-	return translate(err, "insert payload "+p.ID)
-}

@@ -74,7 +74,7 @@ func (o Options) validate() error {
 // by several processes sharing one database.
 type Store struct {
 	pool   *pgxpool.Pool
-	ingest *groupcommit.Committer[pgx.Tx]
+	ingest *groupcommit.Committer[*ingestTx]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -110,7 +110,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool}
-	s.ingest = groupcommit.New(pool.Begin, groupcommit.Config{
+	s.ingest = groupcommit.New(s.beginIngest, groupcommit.Config{
 		MaxBatch: opts.MaxBatch,
 		Writers:  opts.CommitWriters,
 		OnCommit: opts.OnCommit,
