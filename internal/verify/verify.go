@@ -1,7 +1,8 @@
 // Package verify checks that an inbound request really comes from the
 // source's sender, by the source's verification scheme: an API key in a
-// header, HTTP Basic credentials, or an HMAC signature of the raw body.
-// Every comparison of a secret is constant-time.
+// header, HTTP Basic credentials, an HMAC signature of the raw body, or a
+// provider preset that verifies the provider's own signing scheme (see
+// Presets). Every comparison of a secret is constant-time.
 package verify
 
 import (
@@ -33,13 +34,15 @@ const (
 // ErrFailed is wrapped by every verification failure.
 var ErrFailed = errors.New("verification failed")
 
-// Supported reports whether Sluice can verify requests of this scheme.
+// Supported reports whether Sluice can verify requests of this scheme: a
+// generic scheme or one of Presets.
 func Supported(authType string) bool {
 	switch authType {
 	case "", APIKey, BasicAuth, HMAC:
 		return true
 	}
-	return false
+	_, ok := presets[authType]
+	return ok
 }
 
 // Validate checks a source's verification settings, naming the missing or
@@ -72,7 +75,11 @@ func Validate(cfg model.SourceConfig) error {
 		}
 		return nil
 	default:
-		return fmt.Errorf("auth_type %q is not supported (want API_KEY, BASIC_AUTH or HMAC)", cfg.AuthType)
+		if p, ok := presets[cfg.AuthType]; ok {
+			return validatePreset(cfg.AuthType, p, cfg.Auth)
+		}
+		return fmt.Errorf("auth_type %q is not supported (want API_KEY, BASIC_AUTH, HMAC or a preset: %s)",
+			cfg.AuthType, strings.Join(Presets(), ", "))
 	}
 }
 
@@ -102,17 +109,13 @@ func Request(cfg model.SourceConfig, in Input) error {
 		}
 		return nil
 	case BasicAuth:
-		user, pass, ok := (&http.Request{Header: h}).BasicAuth()
-		// Evaluate both comparisons so timing does not reveal which failed.
-		okUser := equal(user, cfg.Auth["username"])
-		okPass := equal(pass, cfg.Auth["password"])
-		if !ok || !okUser || !okPass {
-			return fmt.Errorf("%w: basic credentials do not match", ErrFailed)
-		}
-		return nil
+		return checkBasic(cfg.Auth, in)
 	case HMAC:
 		return checkHMAC(cfg, h, body)
 	default:
+		if p, ok := presets[cfg.AuthType]; ok {
+			return p.check(cfg.Auth, in)
+		}
 		return fmt.Errorf("%w: verification type %q is not supported", ErrFailed, cfg.AuthType)
 	}
 }
@@ -180,6 +183,19 @@ func encoder(enc string) (func([]byte) string, error) {
 		return base64.RawURLEncoding.EncodeToString, nil
 	}
 	return nil, fmt.Errorf("unknown encoding %q (want hex, base64 or base64url)", enc)
+}
+
+// checkBasic compares the request's HTTP Basic credentials with the
+// source's username and password.
+func checkBasic(auth map[string]string, in Input) error {
+	user, pass, ok := (&http.Request{Header: in.Headers}).BasicAuth()
+	// Evaluate both comparisons so timing does not reveal which failed.
+	okUser := equal(user, auth["username"])
+	okPass := equal(pass, auth["password"])
+	if !ok || !okUser || !okPass {
+		return fmt.Errorf("%w: basic credentials do not match", ErrFailed)
+	}
+	return nil
 }
 
 // equal compares two strings in constant time (for equal lengths).

@@ -97,5 +97,16 @@ func FuzzRequest(f *testing.F) {
 		h := http.Header{}
 		h.Set("X-Sig", sig)
 		_ = Request(cfg, Input{Headers: h, Body: body}) // must never panic
+		// Every preset, with the fuzzed signature in each header presets read.
+		for _, k := range presetHeaders {
+			h.Set(k, sig)
+		}
+		for _, name := range Presets() {
+			auth := map[string]string{}
+			for _, f := range RequiredFields(name) {
+				auth[f] = alg
+			}
+			_ = Request(model.SourceConfig{AuthType: name, Auth: auth}, Input{Method: enc, URL: enc, Headers: h, Body: body})
+		}
 	})
 }
