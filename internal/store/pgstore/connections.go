@@ -141,7 +141,10 @@ func (s *Store) UnpauseConnection(ctx context.Context, teamID, id string, at tim
 		}
 		// A new statement, so a new snapshot: it sees every HOLD event
 		// committed before the update above took the row lock.
-		tag, err := tx.Exec(ctx, `UPDATE events SET status = 'QUEUED', next_attempt_at = $2, queue_at = $2,
+		// An event leased for a manual attempt stays out of the queue
+		// until its lease ends.
+		tag, err := tx.Exec(ctx, `UPDATE events SET status = 'QUEUED', next_attempt_at = $2,
+			queue_at = CASE WHEN lease_until > $2 THEN lease_until ELSE $2 END,
 			next_trigger = 'UNPAUSE', updated_at = $2
 			WHERE connection_id = $1 AND status = 'HOLD'`, id, at)
 		if err != nil {

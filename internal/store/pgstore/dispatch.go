@@ -15,7 +15,9 @@ import (
 // ClaimEvents leases up to c.Limit due events, earliest due first, with
 // their payloads. An event is due when its queue time has passed: its next
 // attempt time (or creation) while QUEUED or SCHEDULED, or the end of an
-// expired lease. Rows another worker is claiming are skipped.
+// expired lease. Rows another worker is claiming are skipped, and so are
+// events of paused connections (those whose lease outlived a pause and
+// then expired): they wait, still pending, for the unpause.
 func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, error) {
 	if c.Limit <= 0 {
 		return nil, nil
@@ -25,6 +27,7 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 	return many(ctx, s.pool, scanEvent(true), "claim events", `WITH due AS (
 		SELECT id, queue_at FROM events
 		WHERE queue_at <= $3 AND status IN ('QUEUED', 'SCHEDULED')
+			AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL)
 		ORDER BY queue_at, id LIMIT $4
 		FOR UPDATE SKIP LOCKED),
 	claimed AS (

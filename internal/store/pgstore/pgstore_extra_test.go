@@ -237,3 +237,56 @@ func TestInsertRequestCancelled(t *testing.T) {
 		t.Fatalf("GetRequest after cancelled insert: %v", err)
 	}
 }
+
+// TestLeaseOutlivesPause: an event leased when its connection is paused
+// stays pending; if its worker dies, it is not handed out again until the
+// connection is unpaused.
+func TestLeaseOutlivesPause(t *testing.T) {
+	t.Parallel()
+	s := open(t)
+	ctx := t.Context()
+	team, err := s.EnsureDefaultTeam(ctx)
+	if err != nil {
+		t.Fatalf("EnsureDefaultTeam: %v", err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	conn := model.Connection{ID: model.NewID(model.PrefixConnection), TeamID: team.ID, Name: "c",
+		SourceID: "src_x", DestinationID: "des_x", CreatedAt: now, UpdatedAt: now}
+	if err := s.CreateConnection(ctx, &conn); err != nil {
+		t.Fatalf("CreateConnection: %v", err)
+	}
+	req := model.Request{ID: model.NewID(model.PrefixRequest), TeamID: team.ID, SourceID: "src_x",
+		Data: model.Payload{ID: model.NewID(model.PrefixPayload), Method: "POST"}, IngestedAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := s.InsertRequest(ctx, &req); err != nil {
+		t.Fatalf("InsertRequest: %v", err)
+	}
+	ev := model.Event{ID: model.NewID(model.PrefixEvent), TeamID: team.ID, ConnectionID: conn.ID, SourceID: "src_x",
+		DestinationID: "des_x", RequestID: req.ID, DataID: req.Data.ID, Status: model.EventQueued,
+		NextTrigger: model.TriggerInitial, CreatedAt: now, UpdatedAt: now}
+	if err := s.CompleteRouting(ctx, []store.RoutingOutcome{{RequestID: req.ID, Events: []model.Event{ev}, RoutedAt: now}}); err != nil {
+		t.Fatalf("CompleteRouting: %v", err)
+	}
+	claim := func(owner string, at time.Duration) int {
+		t.Helper()
+		evs, err := s.ClaimEvents(ctx, store.Claim{Owner: owner, Limit: 10, Lease: time.Minute, Now: now.Add(at)})
+		if err != nil {
+			t.Fatalf("ClaimEvents: %v", err)
+		}
+		return len(evs)
+	}
+	if n := claim("dead", 0); n != 1 {
+		t.Fatalf("first claim: %d events", n)
+	}
+	if _, err := s.PauseConnection(ctx, team.ID, conn.ID, now.Add(time.Second)); err != nil {
+		t.Fatalf("PauseConnection: %v", err)
+	}
+	if n := claim("b", 2*time.Minute); n != 0 {
+		t.Fatalf("claim while paused after the lease expired: %d events", n)
+	}
+	if _, n, err := s.UnpauseConnection(ctx, team.ID, conn.ID, now.Add(3*time.Minute)); err != nil || n != 0 {
+		t.Fatalf("UnpauseConnection: released %d, %v", n, err)
+	}
+	if n := claim("b", 3*time.Minute); n != 1 {
+		t.Fatalf("claim after unpause: %d events", n)
+	}
+}
