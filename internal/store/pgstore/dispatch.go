@@ -26,7 +26,7 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 	until := ts(c.Now.Add(c.Lease))
 	return many(ctx, s.pool, scanEvent(true), "claim events", `WITH due AS (
 		SELECT id, queue_at FROM events
-		WHERE queue_at <= $3 AND status IN ('QUEUED', 'SCHEDULED')
+		WHERE queue_at <= $3
 			AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL)
 		ORDER BY queue_at, id LIMIT $4
 		FOR UPDATE SKIP LOCKED),

@@ -30,9 +30,14 @@ func (q *query) eq(col, v string) {
 	}
 }
 
-// in filters col to one of vs unless vs is empty.
+// in filters col to one of vs unless vs is empty. A single value is
+// compared with = so that an index on (col, id) also gives the order.
 func (q *query) in(col string, vs []string) {
-	if len(vs) > 0 {
+	switch len(vs) {
+	case 0:
+	case 1:
+		q.cond(col + " = " + q.arg(vs[0]))
+	default:
 		q.cond(col + " = ANY(" + q.arg(vs) + ")")
 	}
 }

@@ -120,7 +120,9 @@ CREATE TABLE events (
 );
 CREATE INDEX events_queue ON events (queue_at, id) WHERE queue_at IS NOT NULL;
 CREATE INDEX events_status ON events (status, id);
-CREATE INDEX events_connection ON events (connection_id, status);
+CREATE INDEX events_connection ON events (connection_id, id);
+-- Pausing and unpausing touch only a connection's unfinished events.
+CREATE INDEX events_connection_pending ON events (connection_id) WHERE status IN ('QUEUED', 'SCHEDULED', 'HOLD');
 CREATE INDEX events_source ON events (source_id, id);
 CREATE INDEX events_destination ON events (destination_id, id);
 CREATE INDEX events_request ON events (request_id);
