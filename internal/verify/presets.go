@@ -31,30 +31,50 @@ type preset struct {
 // presets maps each supported provider preset to its verifier. Every name
 // is a value of Hookdeck's SourceTypeConfigWEBHOOK.auth_type enum.
 var presets = map[string]preset{
-	"DISCORD":     {fields: []string{"public_key"}, validate: validateEd25519Hex, check: checkDiscord},
-	"GITHUB":      {fields: secretField, check: checkGitHub},
-	"GITLAB":      {fields: []string{"api_key"}, check: checkGitLab},
-	"HUBSPOT":     {fields: secretField, check: checkHubSpot},
-	"LINEAR":      {fields: secretField, check: checkLinear},
-	"MAILGUN":     {fields: secretField, check: checkMailgun},
-	"PADDLE":      {fields: secretField, check: checkPaddle},
-	"POSTMARK":    {fields: []string{"username", "password"}, check: checkBasic},
-	"RESEND":      {fields: secretField, validate: validateSvixSecret, check: checkSvix},
-	"SENDGRID":    {fields: secretField, validate: validateSendGridKey, check: checkSendGrid},
-	"SHOPIFY":     {fields: secretField, check: checkShopify},
-	"SLACK":       {fields: secretField, check: checkSlack},
-	"SQUARE":      {fields: secretField, check: checkSquare},
-	"STRIPE":      {fields: secretField, check: checkStripe},
-	"SVIX":        {fields: secretField, validate: validateSvixSecret, check: checkSvix},
-	"TELNYX":      {fields: []string{"public_key"}, validate: validateEd25519Base64, check: checkTelnyx},
-	"TWILIO":      {fields: secretField, check: checkTwilio},
-	"TYPEFORM":    {fields: secretField, check: checkTypeform},
-	"WOOCOMMERCE": {fields: secretField, check: checkWooCommerce},
-	"ZOOM":        {fields: secretField, check: checkZoom},
+	"ASANA":             {fields: secretField, check: checkAsana},
+	"CHARGEBEE_BILLING": {fields: basicFields, check: checkBasic},
+	"DISCORD":           {fields: []string{"public_key"}, validate: validateEd25519Hex, check: checkDiscord},
+	"FACEBOOK":          {fields: secretField, check: checkMeta},
+	"GITHUB":            {fields: secretField, check: checkGitHub},
+	"GITLAB":            {fields: []string{"api_key"}, check: checkGitLab},
+	"HUBSPOT":           {fields: secretField, check: checkHubSpot},
+	"INTERCOM":          {fields: secretField, check: checkIntercom},
+	"LINEAR":            {fields: secretField, check: checkLinear},
+	"MAILGUN":           {fields: secretField, check: checkMailgun},
+	"OPENAI":            {fields: secretField, validate: validateSvixSecret, check: checkSvix},
+	"PADDLE":            {fields: secretField, check: checkPaddle},
+	"PIPEDRIVE":         {fields: basicFields, check: checkBasic},
+	"POLAR":             {fields: secretField, check: checkPolar},
+	"POSTMARK":          {fields: basicFields, check: checkBasic},
+	"RAZORPAY":          {fields: secretField, check: checkRazorpay},
+	"REPLICATE":         {fields: secretField, validate: validateSvixSecret, check: checkSvix},
+	"RESEND":            {fields: secretField, validate: validateSvixSecret, check: checkSvix},
+	"SENDGRID":          {fields: secretField, validate: validateSendGridKey, check: checkSendGrid},
+	"SHOPIFY":           {fields: secretField, check: checkShopify},
+	"SLACK":             {fields: secretField, check: checkSlack},
+	"SQUARE":            {fields: secretField, check: checkSquare},
+	"STRIPE":            {fields: secretField, check: checkStripe},
+	"SVIX":              {fields: secretField, validate: validateSvixSecret, check: checkSvix},
+	"TELNYX":            {fields: []string{"public_key"}, validate: validateEd25519Base64, check: checkTelnyx},
+	"TWILIO":            {fields: secretField, check: checkTwilio},
+	"TWITCH":            {fields: secretField, check: checkTwitch},
+	"TWITTER":           {fields: []string{"api_key"}, check: checkTwitter},
+	"TYPEFORM":          {fields: secretField, check: checkTypeform},
+	"VERCEL":            {fields: secretField, check: checkVercel},
+	"WHATSAPP":          {fields: secretField, check: checkMeta},
+	"WOOCOMMERCE":       {fields: secretField, check: checkWooCommerce},
+	"WORKOS":            {fields: secretField, check: checkWorkOS},
+	"XERO":              {fields: secretField, check: checkXero},
+	"ZENDESK":           {fields: secretField, check: checkZendesk},
+	"ZOOM":              {fields: secretField, check: checkZoom},
 }
 
 // secretField is the Auth shape of most presets: one shared secret.
 var secretField = []string{"webhook_secret_key"}
+
+// basicFields is the Auth shape of presets that use HTTP Basic credentials
+// (Postmark, Pipedrive and Chargebee protect webhook URLs that way).
+var basicFields = []string{"username", "password"}
 
 // Presets lists, sorted, the provider preset names Sluice can verify.
 func Presets() []string {

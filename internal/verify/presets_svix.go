@@ -10,7 +10,11 @@ import (
 )
 
 // The Svix scheme, published as the Standard Webhooks specification and used
-// by Svix's customers (Resend among them).
+// by Svix's customers and adopters of the spec: Resend (resend.com/docs/
+// dashboard/webhooks/verify-webhooks-requests), OpenAI (platform.openai.com/
+// docs/guides/webhooks, whose SDKs verify webhook-* headers with a whsec_
+// secret and a 300 s tolerance), Replicate (replicate.com/docs/topics/
+// webhooks/verify-webhook) and Polar.
 
 // svixTolerance is the five minutes of svix-webhooks and Standard Webhooks.
 const svixTolerance = 5 * time.Minute
@@ -42,6 +46,20 @@ func checkSvix(auth map[string]string, in Input) error {
 	if err != nil {
 		return fail("the source's signing secret is not base64")
 	}
+	return verifySvix(key, in)
+}
+
+// checkPolar follows Polar's "Webhooks: verify the signature" (docs.polar.sh/
+// integrate/webhooks/delivery) and validateEvent in @polar-sh/sdk: Polar signs
+// by Standard Webhooks, but with the secret's own UTF-8 bytes as the HMAC key
+// (the SDK base64-encodes the secret before handing it to standardwebhooks,
+// which decodes it again).
+func checkPolar(auth map[string]string, in Input) error {
+	return verifySvix([]byte(auth["webhook_secret_key"]), in)
+}
+
+// verifySvix checks a Svix / Standard Webhooks request under key.
+func verifySvix(key []byte, in Input) error {
 	id, ts, sigs := svixHeaders(in, "svix-")
 	if id == "" || ts == "" || sigs == "" {
 		id, ts, sigs = svixHeaders(in, "webhook-")

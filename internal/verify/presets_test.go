@@ -178,7 +178,11 @@ var presetHeaders = []string{
 	"x-zm-request-timestamp", "X-Twilio-Email-Event-Webhook-Signature",
 	"X-Twilio-Email-Event-Webhook-Timestamp", "X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp",
 	"Typeform-Signature", "Authorization", "X-WC-Webhook-Signature", "X-Signature-Ed25519",
-	"X-Signature-Timestamp", "telnyx-signature-ed25519", "telnyx-timestamp",
+	"X-Signature-Timestamp", "telnyx-signature-ed25519", "telnyx-timestamp", "X-Hub-Signature",
+	"x-xero-signature", "x-twitter-webhooks-signature", "x-vercel-signature", "X-Razorpay-Signature",
+	"X-Hook-Signature", "X-Zendesk-Webhook-Signature", "X-Zendesk-Webhook-Signature-Timestamp",
+	"Twitch-Eventsub-Message-Signature", "Twitch-Eventsub-Message-Id", "Twitch-Eventsub-Message-Timestamp",
+	"WorkOS-Signature",
 }
 
 // FuzzPresets feeds arbitrary secrets, headers, URLs and bodies to every
@@ -200,7 +204,8 @@ func FuzzPresets(f *testing.F) {
 		}
 		for _, k := range []string{"X-Slack-Request-Timestamp", "svix-timestamp", "webhook-timestamp",
 			"x-zm-request-timestamp", "X-Twilio-Email-Event-Webhook-Timestamp", "X-HubSpot-Request-Timestamp",
-			"X-Signature-Timestamp", "telnyx-timestamp"} {
+			"X-Signature-Timestamp", "telnyx-timestamp", "Twitch-Eventsub-Message-Timestamp",
+			"X-Zendesk-Webhook-Signature-Timestamp"} {
 			h.Set(k, ts)
 		}
 		h.Set("Content-Type", contentType)

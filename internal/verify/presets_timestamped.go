@@ -153,6 +153,101 @@ func checkZoom(auth map[string]string, in Input) error {
 	return nil
 }
 
+// checkZendesk follows Zendesk's "Verifying webhook authenticity"
+// (developer.zendesk.com/documentation/webhooks/verifying):
+// X-Zendesk-Webhook-Signature is base64(HMAC-SHA256(signing secret,
+// X-Zendesk-Webhook-Signature-Timestamp + body)). Zendesk documents no
+// tolerance for the timestamp, so none is applied.
+func checkZendesk(auth map[string]string, in Input) error {
+	sig, err := header(in, "X-Zendesk-Webhook-Signature")
+	if err != nil {
+		return err
+	}
+	ts, err := header(in, "X-Zendesk-Webhook-Signature-Timestamp")
+	if err != nil {
+		return err
+	}
+	if !base64Equal(sig, hmacSHA256(auth["webhook_secret_key"], []byte(ts), in.Body)) {
+		return fail("X-Zendesk-Webhook-Signature does not match the request")
+	}
+	return nil
+}
+
+// twitchTolerance is how old Twitch's guide lets a message timestamp be.
+const twitchTolerance = 10 * time.Minute
+
+// checkTwitch follows Twitch's "Verifying the event message" for EventSub
+// webhooks (dev.twitch.tv/docs/eventsub/handling-webhook-events#verifying-
+// the-event-message): Twitch-Eventsub-Message-Signature is "sha256=" +
+// hex(HMAC-SHA256(subscription secret, Twitch-Eventsub-Message-Id +
+// Twitch-Eventsub-Message-Timestamp + body)); the timestamp (RFC 3339) must
+// not be older than ten minutes.
+func checkTwitch(auth map[string]string, in Input) error {
+	sig, err := header(in, "Twitch-Eventsub-Message-Signature")
+	if err != nil {
+		return err
+	}
+	id, err := header(in, "Twitch-Eventsub-Message-Id")
+	if err != nil {
+		return err
+	}
+	ts, err := header(in, "Twitch-Eventsub-Message-Timestamp")
+	if err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return fail("Twitch-Eventsub-Message-Timestamp %q is not an RFC 3339 time", ts)
+	}
+	if err := checkAge(in.now(), t, twitchTolerance, noLimit); err != nil {
+		return err
+	}
+	hexSig, ok := strings.CutPrefix(sig, "sha256=")
+	if !ok || !hexEqual(hexSig, hmacSHA256(auth["webhook_secret_key"], []byte(id+ts), in.Body)) {
+		return fail("Twitch-Eventsub-Message-Signature does not match the message")
+	}
+	return nil
+}
+
+// workosTolerance is the default tolerance of WorkOS's SDKs.
+const workosTolerance = 180 * time.Second
+
+// checkWorkOS follows WorkOS's "Validating events are from WorkOS"
+// (workos.com/docs/events/data-syncing/webhooks) and SignatureProvider in
+// workos-node: WorkOS-Signature is "t=<unix ms>, v1=<hex>", v1 being
+// hex(HMAC-SHA256(secret, t + "." + body)); like the SDKs, a timestamp more
+// than three minutes old is rejected.
+func checkWorkOS(auth map[string]string, in Input) error {
+	sig, err := header(in, "WorkOS-Signature")
+	if err != nil {
+		return err
+	}
+	var ts, v1 string
+	for _, item := range strings.Split(sig, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(item), "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			v1 = v
+		}
+	}
+	if ts == "" || v1 == "" {
+		return fail("WorkOS-Signature has no timestamp or no v1 signature")
+	}
+	t, err := unixTime(ts, true)
+	if err != nil {
+		return err
+	}
+	if err := checkAge(in.now(), t, workosTolerance, noLimit); err != nil {
+		return err
+	}
+	if !hexEqual(v1, hmacSHA256(auth["webhook_secret_key"], []byte(ts+"."), in.Body)) {
+		return fail("WorkOS-Signature does not match the body")
+	}
+	return nil
+}
+
 // hubspotTolerance is MAX_ALLOWED_TIMESTAMP (300000 ms) of HubSpot's SDKs.
 const hubspotTolerance = 5 * time.Minute
 
