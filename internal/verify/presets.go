@@ -72,8 +72,11 @@ var presets = map[string]preset{
 // secretField is the Auth shape of most presets: one shared secret.
 var secretField = []string{"webhook_secret_key"}
 
-// basicFields is the Auth shape of presets that use HTTP Basic credentials
-// (Postmark, Pipedrive and Chargebee protect webhook URLs that way).
+// basicFields is the Auth shape of presets whose providers send HTTP Basic
+// credentials instead of signing: Postmark ("Protecting your webhook",
+// postmarkapp.com/developer/webhooks/webhooks-overview), Pipedrive
+// (http_auth_user and http_auth_password of its Webhooks API) and Chargebee
+// (webhook basic authentication).
 var basicFields = []string{"username", "password"}
 
 // Presets lists, sorted, the provider preset names Sluice can verify.

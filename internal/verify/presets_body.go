@@ -25,23 +25,23 @@ func checkGitHub(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "X-Hub-Signature-256", "sha256=", sha256.New, hex.DecodeString)
 }
 
-// checkMeta follows Meta's "Validate payloads" for Graph API webhooks
-// (developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-
-// payloads), which WhatsApp Business webhooks share: X-Hub-Signature-256 is
+// checkMeta follows Meta's Graph API webhooks guide, "Validate payloads"
+// (developers.facebook.com/docs/graph-api/webhooks/getting-started), which
+// WhatsApp Business webhooks share: X-Hub-Signature-256 is
 // "sha256=" + hex(HMAC-SHA256(app secret, body)).
 func checkMeta(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "X-Hub-Signature-256", "sha256=", sha256.New, hex.DecodeString)
 }
 
-// checkIntercom follows Intercom's "Signed notifications" (developers.
-// intercom.com/docs/webhooks/setting-up-webhooks): X-Hub-Signature is
+// checkIntercom follows Intercom's webhook docs, "Signed notifications"
+// (developers.intercom.com, Webhooks): X-Hub-Signature is
 // "sha1=" + hex(HMAC-SHA1(app client secret, body)).
 func checkIntercom(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "X-Hub-Signature", "sha1=", sha1.New, hex.DecodeString)
 }
 
-// checkShopify follows Shopify's "Verify webhooks" (shopify.dev/docs/apps/
-// build/webhooks/subscribe/https#step-5-verify-the-webhook):
+// checkShopify follows Shopify's HTTPS webhook docs, "Verify the webhook"
+// (shopify.dev, Apps > Webhooks):
 // X-Shopify-Hmac-Sha256 is base64(HMAC-SHA256(client secret, body)).
 func checkShopify(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "X-Shopify-Hmac-Sha256", "", sha256.New, base64.StdEncoding.DecodeString)
@@ -55,8 +55,8 @@ func checkWooCommerce(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "X-WC-Webhook-Signature", "", sha256.New, base64.StdEncoding.DecodeString)
 }
 
-// checkXero follows Xero's "Webhooks: signature" (developer.xero.com/
-// documentation/guides/webhooks/configuring-your-server): x-xero-signature
+// checkXero follows Xero's webhooks guide, "Signature" and "Intent to
+// receive" (developer.xero.com, Webhooks): x-xero-signature
 // is base64(HMAC-SHA256(webhooks key, body)).
 func checkXero(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "x-xero-signature", "", sha256.New, base64.StdEncoding.DecodeString)
@@ -78,22 +78,22 @@ func checkTwitter(auth map[string]string, in Input) error {
 		"x-twitter-webhooks-signature", "sha256=", sha256.New, base64.StdEncoding.DecodeString)
 }
 
-// checkVercel follows Vercel's "Securing webhooks" (vercel.com/docs/
-// webhooks/webhooks-api#securing-webhooks): x-vercel-signature is
+// checkVercel follows Vercel's webhooks docs, "Securing webhooks"
+// (vercel.com/docs/webhooks): x-vercel-signature is
 // hex(HMAC-SHA1(webhook secret, body)).
 func checkVercel(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "x-vercel-signature", "", sha1.New, hex.DecodeString)
 }
 
-// checkRazorpay follows Razorpay's "Validate webhooks" (razorpay.com/docs/
-// webhooks/validate-test): X-Razorpay-Signature is hex(HMAC-SHA256(webhook
+// checkRazorpay follows Razorpay's webhooks docs, "Validate webhooks"
+// (razorpay.com/docs/webhooks): X-Razorpay-Signature is hex(HMAC-SHA256(webhook
 // secret, body)).
 func checkRazorpay(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "X-Razorpay-Signature", "", sha256.New, hex.DecodeString)
 }
 
-// checkAsana follows Asana's "Webhooks: security" (developers.asana.com/docs/
-// webhooks-guide#security): X-Hook-Signature is hex(HMAC-SHA256(the
+// checkAsana follows Asana's webhooks guide, "Security" (developers.asana.com/
+// docs/webhooks-guide): X-Hook-Signature is hex(HMAC-SHA256(the
 // X-Hook-Secret of the handshake, body)).
 func checkAsana(auth map[string]string, in Input) error {
 	return bodyHMAC(auth, in, "X-Hook-Signature", "", sha256.New, hex.DecodeString)
@@ -146,9 +146,9 @@ func checkLinear(auth map[string]string, in Input) error {
 	return checkAge(in.now(), time.UnixMilli(ms), linearTolerance, linearTolerance)
 }
 
-// checkGitLab follows GitLab's webhook docs (docs.gitlab.com/user/project/
-// integrations/webhooks/#validate-requests-with-a-secret-token): the secret
-// token is sent verbatim in X-Gitlab-Token.
+// checkGitLab follows GitLab's webhook docs, "Validate requests with a secret
+// token" (docs.gitlab.com, Project webhooks): the secret token is sent
+// verbatim in X-Gitlab-Token.
 func checkGitLab(auth map[string]string, in Input) error {
 	tok, err := header(in, "X-Gitlab-Token")
 	if err != nil {

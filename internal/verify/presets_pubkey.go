@@ -49,8 +49,8 @@ func validateSendGridKey(auth map[string]string) error {
 }
 
 // checkSendGrid follows SendGrid's "Getting started with the Event Webhook
-// security features" (twilio.com/docs/sendgrid/for-developers/tracking-events/
-// getting-started-event-webhook-security-features) and sendgrid-go's
+// security features" (twilio.com/docs/sendgrid, Event Webhook) and
+// sendgrid-go's
 // helpers/eventwebhook: X-Twilio-Email-Event-Webhook-Signature is the base64
 // of an ASN.1 DER ECDSA signature of SHA-256(X-Twilio-Email-Event-Webhook-
 // Timestamp + body). SendGrid documents no timestamp tolerance.
@@ -87,9 +87,9 @@ func validateEd25519Hex(auth map[string]string) error {
 	return nil
 }
 
-// checkDiscord follows Discord's "Security and authorization" for
-// interactions (discord.com/developers/docs/interactions/overview#setting-up-
-// an-endpoint-validating-security-request-headers) and verifyKey in
+// checkDiscord follows Discord's interactions docs, "Validating security
+// request headers" (discord.com/developers/docs/interactions/overview) and
+// verifyKey in
 // discord-interactions-js: X-Signature-Ed25519 is the hex Ed25519 signature of
 // X-Signature-Timestamp + body under the application's hex public key.
 // Discord documents no timestamp tolerance.

@@ -10,11 +10,11 @@ import (
 )
 
 // The Svix scheme, published as the Standard Webhooks specification and used
-// by Svix's customers and adopters of the spec: Resend (resend.com/docs/
-// dashboard/webhooks/verify-webhooks-requests), OpenAI (platform.openai.com/
-// docs/guides/webhooks, whose SDKs verify webhook-* headers with a whsec_
-// secret and a 300 s tolerance), Replicate (replicate.com/docs/topics/
-// webhooks/verify-webhook) and Polar.
+// by Svix's customers and adopters of the spec: Resend (resend.com/docs,
+// "Verify webhooks requests", which signs with Svix), OpenAI
+// (platform.openai.com/docs/guides/webhooks; its SDKs verify webhook-*
+// headers with a whsec_ secret and a 300 s tolerance), Replicate
+// (replicate.com/docs/topics/webhooks/verify-webhook) and Polar.
 
 // svixTolerance is the five minutes of svix-webhooks and Standard Webhooks.
 const svixTolerance = 5 * time.Minute
@@ -49,8 +49,8 @@ func checkSvix(auth map[string]string, in Input) error {
 	return verifySvix(key, in)
 }
 
-// checkPolar follows Polar's "Webhooks: verify the signature" (docs.polar.sh/
-// integrate/webhooks/delivery) and validateEvent in @polar-sh/sdk: Polar signs
+// checkPolar follows Polar's webhook docs (docs.polar.sh, "Webhooks") and
+// validateEvent in @polar-sh/sdk (polar-js src/webhooks.ts): Polar signs
 // by Standard Webhooks, but with the secret's own UTF-8 bytes as the HMAC key
 // (the SDK base64-encodes the secret before handing it to standardwebhooks,
 // which decodes it again).

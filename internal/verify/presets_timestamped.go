@@ -13,8 +13,8 @@ import (
 // stripeTolerance is stripe-go's webhook.DefaultTolerance.
 const stripeTolerance = 300 * time.Second
 
-// checkStripe follows Stripe's "Verify signatures manually"
-// (docs.stripe.com/webhooks#verify-manually) and stripe-go's
+// checkStripe follows Stripe's webhooks guide, "Verify signatures manually"
+// (docs.stripe.com/webhooks), and stripe-go's
 // webhook.ValidatePayload: Stripe-Signature is "t=<unix>,v1=<hex>[,v1=…]
 // [,v0=…]"; each v1 is hex(HMAC-SHA256(secret, t + "." + body)), and any one
 // matching passes (several are sent while a secret is rolled). Other schemes
@@ -212,8 +212,8 @@ func checkTwitch(auth map[string]string, in Input) error {
 // workosTolerance is the default tolerance of WorkOS's SDKs.
 const workosTolerance = 180 * time.Second
 
-// checkWorkOS follows WorkOS's "Validating events are from WorkOS"
-// (workos.com/docs/events/data-syncing/webhooks) and SignatureProvider in
+// checkWorkOS follows WorkOS's webhook docs, "Validating events are from
+// WorkOS" (workos.com/docs, Webhooks) and SignatureProvider in
 // workos-node: WorkOS-Signature is "t=<unix ms>, v1=<hex>", v1 being
 // hex(HMAC-SHA256(secret, t + "." + body)); like the SDKs, a timestamp more
 // than three minutes old is rejected.
