@@ -210,7 +210,12 @@ func testCompleteRoutingOnce(t *testing.T, f *fixture) {
 	p := f.pipe("p")
 	req := f.request(p.src)
 	e1 := f.newEvent(req, p)
-	f.route(req, e1)
+	must(t, "CompleteRouting", f.s.CompleteRouting(f.ctx, []store.RoutingOutcome{{
+		RequestID: req.ID, Events: []model.Event{e1}, RoutedAt: f.now, Ignored: []model.IgnoredEvent{{
+			ID: model.NewID(model.PrefixIgnored), TeamID: f.team.ID, ConnectionID: p.conn.ID,
+			RequestID: req.ID, Cause: model.IgnoredFiltered, CreatedAt: f.now,
+		}},
+	}}))
 
 	// A second routing of the same request writes nothing of it, while a
 	// fresh request in the same call is routed.
@@ -231,7 +236,7 @@ func testCompleteRoutingOnce(t *testing.T, f *fixture) {
 	_, err = f.s.GetPayload(f.ctx, pl.ID)
 	wantErr(t, "payload of a second routing", err, store.ErrNotFound)
 	got := f.getRequest(req.ID)
-	if got.EventsCount != 1 || got.IgnoredCount != 0 || !got.RoutedAt.Equal(f.now) {
+	if got.EventsCount != 1 || got.IgnoredCount != 1 || !got.RoutedAt.Equal(f.now) {
 		t.Fatalf("request after second routing: events=%d ignored=%d routed=%v", got.EventsCount, got.IgnoredCount, got.RoutedAt)
 	}
 	f.getEvent(e3.ID)
@@ -250,8 +255,8 @@ func testCompleteRoutingOnce(t *testing.T, f *fixture) {
 	}})
 	must(t, "CompleteRouting rerun", err)
 	f.getEvent(e4.ID)
-	if got := f.getRequest(req.ID); got.EventsCount != 2 || got.IgnoredCount != 1 {
-		t.Fatalf("request after rerun: events=%d ignored=%d, want 2 1", got.EventsCount, got.IgnoredCount)
+	if got := f.getRequest(req.ID); got.EventsCount != 2 || got.IgnoredCount != 2 {
+		t.Fatalf("request after rerun: events=%d ignored=%d, want 2 2", got.EventsCount, got.IgnoredCount)
 	}
 	evs, err := f.s.ListEvents(f.ctx, store.EventFilter{TeamID: f.team.ID, RequestIDs: []string{req.ID}, Page: store.Page{Asc: true}})
 	must(t, "ListEvents", err)

@@ -1,0 +1,224 @@
+// Package sqlitestore is the embedded store.Store: one SQLite file in WAL
+// mode, fsynced on every commit (synchronous=FULL).
+//
+// Every write goes through one writer connection driven by a group
+// committer, so concurrent callers share transactions and fsyncs; reads use
+// a separate pool of read-only connections, which WAL lets run alongside
+// the writer. Only one process should open a given file for writing at a
+// time; several would serialise on SQLite's lock (busy_timeout) but stay
+// correct.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sluice-gw/sluice/internal/store"
+	"github.com/sluice-gw/sluice/internal/store/groupcommit"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Defaults for Options.
+const (
+	// MaxBatchDefault caps the writes committed in one transaction.
+	MaxBatchDefault = 256
+	// ReadConnsDefault is the size of the read-only connection pool.
+	ReadConnsDefault = 4
+	// BusyTimeoutDefault is how long a connection waits for a lock held by
+	// another process before failing.
+	BusyTimeoutDefault = 5 * time.Second
+)
+
+// Options tunes a Store. The zero value is usable.
+type Options struct {
+	// MaxBatch caps the writes committed in one transaction
+	// (MaxBatchDefault when 0).
+	MaxBatch int
+	// ReadConns is the number of read-only connections (ReadConnsDefault
+	// when 0).
+	ReadConns int
+	// BusyTimeout is how long to wait for another process's lock
+	// (BusyTimeoutDefault when 0).
+	BusyTimeout time.Duration
+	// Logger receives the store's few log lines (slog.Default when nil).
+	Logger *slog.Logger
+	// OnCommit, if set, is called after each group commit with the number
+	// of writes it carried (for metrics).
+	OnCommit func(size int)
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = MaxBatchDefault
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = ReadConnsDefault
+	}
+	if o.BusyTimeout <= 0 {
+		o.BusyTimeout = BusyTimeoutDefault
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Store is a store.Store on one SQLite file. It is safe for concurrent use.
+type Store struct {
+	wdb *sql.DB // one connection, used only by the committer
+	rdb *sql.DB // read-only pool
+	gc  *groupcommit.Committer[*wtx]
+	log *slog.Logger
+}
+
+// Open opens (creating if needed) the database file at path, applies any
+// pending migrations and starts the group committer.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, opts, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, wdb); err != nil {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, opts, true))
+	if err != nil {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(opts.ReadConns)
+	rdb.SetMaxIdleConns(opts.ReadConns)
+	if err := rdb.PingContext(ctx); err != nil {
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
+	}
+	s := &Store{wdb: wdb, rdb: rdb, log: opts.Logger}
+	s.gc = groupcommit.New(s.begin, groupcommit.Config{MaxBatch: opts.MaxBatch, OnCommit: opts.OnCommit})
+	return s, nil
+}
+
+// dsn is the driver's data source name: the plain path plus the pragmas
+// every connection runs when it opens.
+func dsn(path string, opts Options, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_synchronous", "FULL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Set("_query_only", "1")
+	}
+	return path + "?" + q.Encode()
+}
+
+// Ping checks that both the writer and the readers answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: ping: %w", err)
+	}
+	if err := s.wdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: ping writer: %w", err)
+	}
+	return nil
+}
+
+// Close commits the writes already handed in, then closes the database.
+func (s *Store) Close() error {
+	s.gc.Close()
+	return errors.Join(s.rdb.Close(), s.wdb.Close())
+}
+
+// wtx is a writer transaction as the group committer drives it.
+type wtx struct {
+	tx *sql.Tx
+}
+
+func (t *wtx) Commit(context.Context) error   { return t.tx.Commit() }
+func (t *wtx) Rollback(context.Context) error { return t.tx.Rollback() }
+
+func (s *Store) begin(ctx context.Context) (*wtx, error) {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &wtx{tx: tx}, nil
+}
+
+// write runs fn in a group-committed transaction and returns once it is
+// durable. fn may be run twice (see groupcommit) and must only touch the
+// transaction and results it overwrites. what names the operation in
+// errors, which are translated to the store's sentinels.
+func (s *Store) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	bg := context.WithoutCancel(ctx) // a started write finishes; see groupcommit.Do.
+	err := s.gc.Do(ctx, func(t *wtx) error { return fn(bg, t.tx) })
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", what, translate(err))
+	}
+	return nil
+}
+
+// readErr wraps a read error with context, translated.
+func readErr(what string, err error) error {
+	return fmt.Errorf("sqlitestore: %s: %w", what, translate(err))
+}
+
+// translate maps driver errors onto the store's sentinel errors.
+func translate(err error) error {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrLeaseLost) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return fmt.Errorf("%w: a referenced row does not exist: %v", store.ErrNotFound, err)
+		}
+	}
+	return err
+}
+
+// mustAffect returns ErrNotFound unless res changed at least one row.
+func mustAffect(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
