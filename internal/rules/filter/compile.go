@@ -29,7 +29,8 @@ func (e *SchemaError) Error() string {
 // Filter is a compiled filter schema. It is immutable and safe for
 // concurrent use.
 type Filter struct {
-	root *node
+	root      *node
+	usesIndex bool // some $ref contains [$index]: track array iteration indexes
 }
 
 type nodeKind uint8
@@ -92,12 +93,13 @@ func compileSchema(schema json.RawMessage, foldKeys bool) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Filter{root: root}, nil
+	return &Filter{root: root, usesIndex: c.usesIndex}, nil
 }
 
 // compiler holds the options of one compilation.
 type compiler struct {
-	foldKeys bool // header filters: field names at the top level are lower-cased
+	foldKeys  bool // header filters: field names at the top level are lower-cased
+	usesIndex bool // a $ref path contains [$index]
 }
 
 func (c *compiler) compile(v any, path string, fold bool) (*node, error) {
@@ -197,6 +199,9 @@ func (c *compiler) compileRef(v any, path string) (*refPath, error) {
 	r, err := parseRef(s, c.foldKeys)
 	if err != nil {
 		return nil, &SchemaError{Path: path, Message: "malformed $ref path " + strconv.Quote(s) + ": " + err.Error()}
+	}
+	for _, seg := range r.segs {
+		c.usesIndex = c.usesIndex || seg.kind == segDyn
 	}
 	return r, nil
 }

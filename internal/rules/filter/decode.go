@@ -24,19 +24,17 @@ func Decode(raw []byte) any {
 
 // decodeJSON parses one JSON value with numbers as float64.
 func decodeJSON(raw []byte) (any, error) {
-	if !json.Valid(raw) {
-		// json.Valid is cheap and rejects trailing data, which a Decoder
-		// would silently leave unread.
-		var v any
-		err := json.Unmarshal(raw, &v)
-		if err == nil {
-			err = errors.New("not a single JSON value")
-		}
-		return nil, err
+	var v any
+	err := json.Unmarshal(raw, &v)
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) {
+		return v, err
 	}
+	// A number literal out of float64 range: decode again keeping the
+	// literals, and convert them the way JavaScript does (±Inf, or 0).
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	var v any
+	v = nil
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}

@@ -19,16 +19,29 @@ func (f *Filter) Match(input any) (ok bool) {
 
 // match is Match without the recover, for tests and fuzzing.
 func (f *Filter) match(input any) bool {
-	var stack [8]int
-	c := ctx{root: input, idx: stack[:0]}
+	c := ctx{root: input, track: f.usesIndex}
 	return f.root.match(input, &c)
 }
 
 // ctx is the state of one evaluation: the root value that $ref paths start
-// from, and the indexes of the enclosing array iterations ($index).
+// from, and (when the filter uses [$index]) the indexes of the enclosing
+// array iterations.
 type ctx struct {
-	root any
-	idx  []int
+	root  any
+	track bool
+	idx   []int
+}
+
+func (c *ctx) push(i int) {
+	if c.track {
+		c.idx = append(c.idx, i)
+	}
+}
+
+func (c *ctx) pop() {
+	if c.track {
+		c.idx = c.idx[:len(c.idx)-1]
+	}
 }
 
 func (n *node) match(v any, c *ctx) bool {
@@ -68,9 +81,9 @@ func (n *node) matchArray(v any, c *ctx) bool {
 	for _, sub := range n.elems {
 		found := false
 		for i := 0; i < size && !found; i++ {
-			c.idx = append(c.idx, i)
+			c.push(i)
 			found = sub.match(arrAt(v, i), c)
-			c.idx = c.idx[:len(c.idx)-1]
+			c.pop()
 		}
 		if !found {
 			return false
@@ -107,9 +120,9 @@ func (n *node) matchElem(v any, c *ctx) bool {
 	k := kindOf(v)
 	if k == kArr {
 		for i, size := 0, arrLen(v); i < size; i++ {
-			c.idx = append(c.idx, i)
+			c.push(i)
 			ok := n.matchElem(arrAt(v, i), c)
-			c.idx = c.idx[:len(c.idx)-1]
+			c.pop()
 			if ok {
 				return true
 			}
