@@ -99,9 +99,10 @@ func (s *Store) DeleteConnection(ctx context.Context, teamID, id string) error {
 	return nil
 }
 
-// PauseConnection sets paused_at (keeping an earlier value) and moves the
-// connection's QUEUED and SCHEDULED events that no unexpired lease holds
-// to HOLD, in one transaction. Leased events stay with their worker.
+// PauseConnection sets paused_at (keeping an earlier value, and then
+// updated_at too) and moves the connection's QUEUED and SCHEDULED events
+// that no unexpired lease holds to HOLD, in one transaction. Leased events
+// stay with their worker.
 func (s *Store) PauseConnection(ctx context.Context, teamID, id string, at time.Time) (model.Connection, error) {
 	at = ts(at)
 	var c model.Connection
@@ -111,7 +112,8 @@ func (s *Store) PauseConnection(ctx context.Context, teamID, id string, at time.
 		// after this commits, into HOLD.
 		var err error
 		c, err = one(ctx, tx, scanConnection, "pause connection "+id,
-			`UPDATE connections SET paused_at = COALESCE(paused_at, $3), updated_at = $3
+			`UPDATE connections SET paused_at = COALESCE(paused_at, $3),
+				updated_at = CASE WHEN paused_at IS NULL THEN $3 ELSE updated_at END
 			WHERE team_id = $1 AND id = $2 RETURNING `+connectionCols, teamID, id, at)
 		if err != nil {
 			return err
@@ -125,8 +127,9 @@ func (s *Store) PauseConnection(ctx context.Context, teamID, id string, at time.
 	return c, err
 }
 
-// UnpauseConnection clears paused_at and releases the connection's HOLD
-// events (QUEUED, due at, trigger UNPAUSE) in one transaction.
+// UnpauseConnection clears paused_at (touching updated_at only if it was
+// paused) and releases the connection's HOLD events (QUEUED, due at,
+// trigger UNPAUSE) in one transaction.
 func (s *Store) UnpauseConnection(ctx context.Context, teamID, id string, at time.Time) (model.Connection, int, error) {
 	at = ts(at)
 	var c model.Connection
@@ -134,7 +137,8 @@ func (s *Store) UnpauseConnection(ctx context.Context, teamID, id string, at tim
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		c, err = one(ctx, tx, scanConnection, "unpause connection "+id,
-			`UPDATE connections SET paused_at = NULL, updated_at = $3
+			`UPDATE connections SET paused_at = NULL,
+				updated_at = CASE WHEN paused_at IS NULL THEN updated_at ELSE $3 END
 			WHERE team_id = $1 AND id = $2 RETURNING `+connectionCols, teamID, id, at)
 		if err != nil {
 			return err

@@ -38,71 +38,78 @@ func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]mod
 // which are still unrouted, and the events' connections FOR SHARE to decide
 // HOLD: a concurrent pause or unpause, which updates the connection row,
 // waits for this commit and then sees these events, or commits first and
-// is seen here.
+// is seen here. An outcome for a request that is routed, rejected or gone
+// writes nothing; a rerun of a missing request fails with
+// store.ErrNotFound, and then nothing of the call is written.
 func (s *Store) CompleteRouting(ctx context.Context, outcomes []store.RoutingOutcome) error {
 	if len(outcomes) == 0 {
 		return nil
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		routed, err := lockRequests(ctx, tx, outcomes)
+		unrouted, err := lockRequests(ctx, tx, outcomes)
 		if err != nil {
 			return err
 		}
+		var write []store.RoutingOutcome
 		var connIDs []string
 		for _, o := range outcomes {
-			if o.Rerun || !routed[o.RequestID] {
-				for _, e := range o.Events {
-					connIDs = append(connIDs, e.ConnectionID)
+			if !o.Rerun {
+				if !unrouted[o.RequestID] {
+					continue
 				}
+				unrouted[o.RequestID] = false // routed now, for a duplicate in this call
 			}
+			write = append(write, o)
+			for _, e := range o.Events {
+				connIDs = append(connIDs, e.ConnectionID)
+			}
+		}
+		if len(write) == 0 {
+			return nil
 		}
 		paused, err := pausedConnections(ctx, tx, connIDs)
 		if err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
-		for _, o := range outcomes {
-			if routed[o.RequestID] && !o.Rerun {
-				continue
-			}
-			routed[o.RequestID] = true
+		for _, o := range write {
 			if err := queueOutcome(b, o, paused); err != nil {
 				return err
 			}
-		}
-		if b.Len() == 0 {
-			return nil
 		}
 		return translate(tx.SendBatch(ctx, b).Close(), "complete routing")
 	})
 }
 
-// lockRequests locks the outcomes' requests and reports which are routed.
+// lockRequests locks the outcomes' requests and reports, for each that
+// exists, whether it is accepted and not yet routed. A rerun's request must
+// exist.
 func lockRequests(ctx context.Context, tx pgx.Tx, outcomes []store.RoutingOutcome) (map[string]bool, error) {
 	ids := make([]string, 0, len(outcomes))
 	for _, o := range outcomes {
 		ids = append(ids, o.RequestID)
 	}
-	rows, err := tx.Query(ctx, `SELECT id, routed_at IS NOT NULL FROM requests WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	rows, err := tx.Query(ctx, `SELECT id, routed_at IS NULL AND rejection_cause = '' FROM requests
+		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 	if err != nil {
 		return nil, translate(err, "lock requests")
 	}
-	routed := make(map[string]bool, len(ids))
+	unrouted := make(map[string]bool, len(ids))
 	var id string
-	var done bool
-	_, err = pgx.ForEachRow(rows, []any{&id, &done}, func() error {
-		routed[id] = done
+	var open bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &open}, func() error {
+		unrouted[id] = open
 		return nil
 	})
 	if err != nil {
 		return nil, translate(err, "lock requests")
 	}
 	for _, o := range outcomes {
-		if _, ok := routed[o.RequestID]; !ok {
-			return nil, fmt.Errorf("pgstore: complete routing of request %s: %w", o.RequestID, store.ErrNotFound)
+		if _, ok := unrouted[o.RequestID]; o.Rerun && !ok {
+			return nil, fmt.Errorf("pgstore: rerun routing of request %s: %w", o.RequestID, store.ErrNotFound)
 		}
 	}
-	return routed, nil
+	return unrouted, nil
 }
 
 // pausedConnections locks the connections FOR SHARE (in id order) and
@@ -167,13 +174,14 @@ func queueOutcome(b *pgx.Batch, o store.RoutingOutcome, paused map[string]bool) 
 		b.Queue(`INSERT INTO ignored_events (`+ignoredCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			ie.ID, ie.TeamID, ie.ConnectionID, ie.RequestID, ie.Cause, rawText(ie.Meta), ts(ie.CreatedAt))
 	}
-	counters := `events_count = $2, cli_events_count = $3, ignored_count = $4`
+	// A rerun adds to the counters and keeps the first routing time.
+	set := `events_count = $2, cli_events_count = $3, ignored_count = $4, routed_at = $5`
 	if o.Rerun {
-		counters = `events_count = events_count + $2, cli_events_count = cli_events_count + $3,
-			ignored_count = ignored_count + $4`
+		set = `events_count = events_count + $2, cli_events_count = cli_events_count + $3,
+			ignored_count = ignored_count + $4, routed_at = COALESCE(routed_at, $5)`
 	}
 	routedAt := ts(o.RoutedAt)
-	b.Queue(`UPDATE requests SET `+counters+`, routed_at = $5, updated_at = $5, lease_owner = NULL, lease_until = NULL
+	b.Queue(`UPDATE requests SET `+set+`, updated_at = $5, lease_owner = NULL, lease_until = NULL
 		WHERE id = $1`, o.RequestID, len(o.Events)-o.CLIEvents, o.CLIEvents, len(o.Ignored), routedAt)
 	return nil
 }
