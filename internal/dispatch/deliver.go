@@ -33,8 +33,8 @@ type target struct {
 
 // deliver makes one attempt and decides the event's next state. An error
 // means the attempt could not even be prepared.
-func (d *Dispatcher) deliver(ctx context.Context, ev model.Event, trigger string) (model.Attempt, store.AttemptOutcome, error) {
-	tg, err := d.cache.target(ctx, ev)
+func (d *Dispatcher) deliver(ctx context.Context, cache *resourceCache, ev model.Event, trigger string) (model.Attempt, store.AttemptOutcome, error) {
+	tg, err := cache.target(ctx, ev)
 	if err != nil {
 		return model.Attempt{}, store.AttemptOutcome{}, err
 	}
@@ -53,11 +53,11 @@ func (d *Dispatcher) deliver(ctx context.Context, ev model.Event, trigger string
 		CreatedAt:     start,
 	}
 	var res result
-	switch tg.destination.Type {
-	case model.DestinationMockAPI:
+	switch {
+	case tg.destination.Type == model.DestinationMockAPI || isHookdeckMock(tg.destination.Config.URL):
 		res = mockResponse(ev)
-		att.HTTPMethod = method(tg.destination, ev)
-	case model.DestinationCLI:
+		att.RequestedURL, att.HTTPMethod = tg.destination.Config.URL, method(tg.destination, ev)
+	case tg.destination.Type == model.DestinationCLI:
 		// No CLI session can hold this event yet: fail it like Hookdeck
 		// does when nobody is listening, and let the retry rule decide.
 		res = result{errorCode: "CLI_UNAVAILABLE", body: "no CLI session is listening for this connection"}
@@ -268,6 +268,14 @@ func printable(b []byte) string {
 	return fmt.Sprintf("<%d bytes of binary data>", len(b))
 }
 
+// isHookdeckMock reports whether url points at Hookdeck's hosted mock API
+// (the quickstart's destination); Sluice answers it in process, so the
+// quickstart works on a machine without internet access.
+func isHookdeckMock(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && strings.EqualFold(u.Hostname(), "mock.hookdeck.com")
+}
+
 // mockResponse answers a MOCK_API destination in process: 200 with the
 // request echoed, like Hookdeck's mock API.
 func mockResponse(ev model.Event) result {
@@ -308,41 +316,32 @@ func newHTTPClient(workers int) *http.Client {
 	}
 }
 
-// resourceCache keeps sources, destinations and connections for a short
-// time so that a burst of events does not reload them per attempt. Changes
-// made through the API take effect within the TTL.
+// resourceCache shares the sources, destinations and connections loaded
+// for one claimed batch between its attempts, so that a burst of events
+// for one connection loads it once.
 type resourceCache struct {
 	store Store
-	ttl   time.Duration
 	mu    sync.Mutex
-	items map[string]cached
+	items map[string]any
 }
 
-type cached struct {
-	value   any
-	expires time.Time
-}
-
-func newResourceCache(st Store, ttl time.Duration) *resourceCache {
-	return &resourceCache{store: st, ttl: ttl, items: map[string]cached{}}
+func newResourceCache(st Store) *resourceCache {
+	return &resourceCache{store: st, items: map[string]any{}}
 }
 
 func (c *resourceCache) get(key string, load func() (any, error)) (any, error) {
 	c.mu.Lock()
-	it, ok := c.items[key]
+	v, ok := c.items[key]
 	c.mu.Unlock()
-	if ok && time.Now().Before(it.expires) {
-		return it.value, nil
+	if ok {
+		return v, nil
 	}
 	v, err := load()
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	if len(c.items) >= 10000 {
-		clear(c.items)
-	}
-	c.items[key] = cached{value: v, expires: time.Now().Add(c.ttl)}
+	c.items[key] = v
 	c.mu.Unlock()
 	return v, nil
 }

@@ -79,7 +79,6 @@ type Dispatcher struct {
 	log    *slog.Logger
 	wake   *wakeup.Signal
 	client *http.Client
-	cache  *resourceCache
 
 	slots  chan struct{} // one token per free worker
 	cancel context.CancelFunc
@@ -118,7 +117,6 @@ func New(st Store, cfg Config) *Dispatcher {
 		log:    cfg.Logger,
 		wake:   wakeup.New(),
 		client: client,
-		cache:  newResourceCache(st, 2*time.Second),
 		slots:  make(chan struct{}, cfg.Workers),
 		done:   make(chan struct{}),
 	}
@@ -184,12 +182,15 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("dispatch: claim events", "err", err)
 		}
+		// Resources are loaded once per batch: fresh for every claim, so
+		// configuration changes apply to the next attempt.
+		cache := newResourceCache(d.store)
 		for _, ev := range events {
 			free--
 			d.wg.Add(1)
 			go func(ev model.Event) {
 				defer func() { d.slots <- struct{}{}; d.wg.Done() }()
-				d.attempt(ctx, ev, ev.NextTrigger)
+				d.attempt(ctx, cache, ev, ev.NextTrigger)
 			}(ev)
 		}
 		for range free {
@@ -217,7 +218,7 @@ func (d *Dispatcher) RetryEvent(ctx context.Context, teamID, eventID string) (mo
 	}
 	d.wg.Add(1)
 	defer d.wg.Done()
-	att, out, err := d.attempt(ctx, ev, model.TriggerManual)
+	att, out, err := d.attempt(ctx, newResourceCache(d.store), ev, model.TriggerManual)
 	if err != nil {
 		return model.Event{}, att, err
 	}
@@ -227,12 +228,12 @@ func (d *Dispatcher) RetryEvent(ctx context.Context, teamID, eventID string) (mo
 
 // attempt delivers one claimed event and records the result. The attempt
 // is recorded even if ctx ends meanwhile (shutdown waits for it).
-func (d *Dispatcher) attempt(ctx context.Context, ev model.Event, trigger string) (model.Attempt, store.AttemptOutcome, error) {
+func (d *Dispatcher) attempt(ctx context.Context, cache *resourceCache, ev model.Event, trigger string) (model.Attempt, store.AttemptOutcome, error) {
 	if trigger == "" {
 		trigger = model.TriggerInitial
 	}
 	rctx := context.WithoutCancel(ctx)
-	att, out, err := d.deliver(rctx, ev, trigger)
+	att, out, err := d.deliver(rctx, cache, ev, trigger)
 	if err != nil {
 		// Resources could not be loaded: keep the lease; it expires and
 		// the event is tried again.

@@ -1,0 +1,298 @@
+// Package server assembles a Sluice gateway from its stages: it opens the
+// store, starts the router and the dispatcher, and serves the public ingest
+// listener and the private API listener. cmd/sluice and the end-to-end
+// tests both run the gateway through it.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sluice-gw/sluice/internal/api"
+	"github.com/sluice-gw/sluice/internal/dispatch"
+	"github.com/sluice-gw/sluice/internal/ingest"
+	"github.com/sluice-gw/sluice/internal/model"
+	"github.com/sluice-gw/sluice/internal/router"
+	"github.com/sluice-gw/sluice/internal/store"
+	"github.com/sluice-gw/sluice/internal/store/pgstore"
+	"github.com/sluice-gw/sluice/internal/store/sqlitestore"
+	"github.com/sluice-gw/sluice/internal/verify"
+)
+
+// Defaults for Config. The ports avoid those local apps commonly use
+// (3000, 8080); the API binds to loopback unless told otherwise.
+const (
+	DefaultDataDir    = "./sluice-data"
+	DefaultIngestAddr = ":4480"
+	DefaultAPIAddr    = "127.0.0.1:4481"
+)
+
+// Config configures a gateway.
+type Config struct {
+	// DataDir holds the SQLite database and the generated API key.
+	DataDir string
+	// DB is "" (SQLite in DataDir), a file path or sqlite:// URL, or a
+	// postgres:// URL.
+	DB string
+	// IngestAddr is the public listener for webhooks.
+	IngestAddr string
+	// APIAddr is the listener of the REST API.
+	APIAddr string
+	// PublicURL is the base of source URLs (default: derived from the
+	// ingest listener).
+	PublicURL string
+	// APIKey authenticates API calls; required.
+	APIKey string
+	// MaxBodyBytes caps ingested bodies (default 10 MiB).
+	MaxBodyBytes int64
+	// Workers is the number of deliveries in flight (default 64).
+	Workers int
+	// DeliveryTimeout bounds one attempt (default 60 s).
+	DeliveryTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// Server is a running gateway.
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	store      store.Store
+	storeDesc  string
+	team       model.Team
+	ingestLn   net.Listener
+	apiLn      net.Listener
+	ingestHTTP *http.Server
+	apiHTTP    *http.Server
+	router     *router.Router
+	dispatcher *dispatch.Dispatcher
+}
+
+// New opens the store (applying migrations), binds both listeners and
+// wires the stages. Call Run to serve.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		cfg.DataDir = DefaultDataDir
+	}
+	if cfg.IngestAddr == "" {
+		cfg.IngestAddr = DefaultIngestAddr
+	}
+	if cfg.APIAddr == "" {
+		cfg.APIAddr = DefaultAPIAddr
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("server: an API key is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+
+	var err error
+	s.store, s.storeDesc, err = openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Server, error) {
+		s.closeListeners()
+		_ = s.store.Close()
+		return nil, err
+	}
+	if s.team, err = s.store.EnsureDefaultTeam(ctx); err != nil {
+		return fail(fmt.Errorf("server: default team: %w", err))
+	}
+	if s.ingestLn, err = net.Listen("tcp", cfg.IngestAddr); err != nil {
+		return fail(fmt.Errorf("server: ingest listener: %w", err))
+	}
+	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		return fail(fmt.Errorf("server: API listener: %w", err))
+	}
+	if s.cfg.PublicURL == "" {
+		s.cfg.PublicURL = baseURL(s.ingestLn.Addr())
+	}
+	s.cfg.PublicURL = strings.TrimRight(s.cfg.PublicURL, "/")
+
+	owner := ownerID()
+	s.dispatcher = dispatch.New(s.store, dispatch.Config{
+		Owner:         owner,
+		Workers:       cfg.Workers,
+		Timeout:       cfg.DeliveryTimeout,
+		SigningSecret: s.team.SigningSecret,
+		Logger:        s.log,
+	})
+	s.router = router.New(s.store, router.Config{
+		Owner:    owner,
+		OnRouted: s.dispatcher.WakeAt,
+		Logger:   s.log,
+	})
+	ingestHandler := ingest.New(s.store, ingest.Config{
+		TeamID:       s.team.ID,
+		PublicURL:    s.cfg.PublicURL,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		OnAccepted:   s.router.Wake,
+		Logger:       s.log,
+	})
+	apiHandler, err := api.New(api.Config{
+		Store:     s.store,
+		Team:      s.team,
+		APIKey:    cfg.APIKey,
+		PublicURL: s.cfg.PublicURL,
+		Events:    s.dispatcher,
+		Requests:  s.router,
+		Waker:     s.dispatcher.Wake,
+		// Source verification settings are checked on write.
+		ValidateSource: verify.Validate,
+		Logger:         s.log,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("server: API: %w", err))
+	}
+	s.ingestHTTP = newHTTPServer(ingestHandler, s.log)
+	s.apiHTTP = newHTTPServer(apiHandler, s.log)
+	return s, nil
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// IngestURL is the base URL webhooks are sent to (the public URL).
+func (s *Server) IngestURL() string { return s.cfg.PublicURL }
+
+// IngestAddr is the bound ingest listener address.
+func (s *Server) IngestAddr() string { return s.ingestLn.Addr().String() }
+
+// APIURL is the base URL of the API listener.
+func (s *Server) APIURL() string { return baseURL(s.apiLn.Addr()) }
+
+// StoreDescription says which store is in use, without secrets.
+func (s *Server) StoreDescription() string { return s.storeDesc }
+
+// Team is the default team.
+func (s *Server) Team() model.Team { return s.team }
+
+// Run serves until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight ingests commit, lets the router commit its
+// batch and in-flight deliveries finish and be recorded, releases leases
+// and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.router.Start(ctx); err != nil {
+		return fmt.Errorf("server: start router: %w", err)
+	}
+	if err := s.dispatcher.Start(ctx); err != nil {
+		return fmt.Errorf("server: start dispatcher: %w", err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- serve(s.ingestHTTP, s.ingestLn, "ingest") }()
+	go func() { errc <- serve(s.apiHTTP, s.apiLn, "API") }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.ingestHTTP.Shutdown(shutdownCtx); err != nil {
+		s.log.Warn("ingest listener shutdown", "err", err)
+	}
+	if err := s.apiHTTP.Shutdown(shutdownCtx); err != nil {
+		s.log.Warn("API listener shutdown", "err", err)
+	}
+	s.router.Stop()
+	s.dispatcher.Stop()
+	if err := s.store.Close(); err != nil {
+		s.log.Warn("store close", "err", err)
+	}
+	return runErr
+}
+
+func serve(srv *http.Server, ln net.Listener, name string) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: %s listener: %w", name, err)
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range []net.Listener{s.ingestLn, s.apiLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+// openStore picks the store from cfg.DB.
+func openStore(ctx context.Context, cfg Config) (store.Store, string, error) {
+	db := cfg.DB
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		st, err := pgstore.Open(ctx, db, pgstore.Options{})
+		if err != nil {
+			return nil, "", fmt.Errorf("server: open PostgreSQL: %w", err)
+		}
+		return st, "PostgreSQL " + redactDSN(db), nil
+	}
+	path := strings.TrimPrefix(db, "sqlite://")
+	if path == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, "", fmt.Errorf("server: create data dir: %w", err)
+		}
+		path = filepath.Join(cfg.DataDir, "sluice.db")
+	}
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Logger: cfg.Logger})
+	if err != nil {
+		return nil, "", fmt.Errorf("server: open SQLite %s: %w", path, err)
+	}
+	return st, "SQLite " + path, nil
+}
+
+// redactDSN hides a password in a connection URL.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			cred := dsn[i+3 : at]
+			if c := strings.IndexByte(cred, ':'); c >= 0 {
+				return dsn[:i+3] + cred[:c] + ":****" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+// baseURL turns a listener address into http://host:port, using localhost
+// for wildcard addresses.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// ownerID names this process in leases: host, pid and a random suffix.
+func ownerID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
