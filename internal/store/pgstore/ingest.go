@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -18,15 +19,27 @@ import (
 // (arrays unnested server-side) as one implicit transaction — one round
 // trip and one fsync for the whole group instead of a round trip per row.
 //
-// If that statement fails on the data (a duplicate id, say), Commit writes
-// the rows one by one and records each row's own outcome, so one bad
-// request cannot fail its neighbours.
+// If that statement is refused for its data (a duplicate id, say), Commit
+// writes the rows one by one, so one bad request cannot fail its
+// neighbours. Groups larger than maxStatementBytes are split into several
+// statements. Each row carries its own outcome.
+
+// maxStatementBytes bounds the payload bytes sent in one statement
+// (PostgreSQL refuses messages of 1 GiB and more); a larger single request
+// goes alone.
+const maxStatementBytes = 16 << 20
 
 // ingestRow is one request waiting in a group, and its outcome.
 type ingestRow struct {
 	r       *model.Request
 	headers string
 	err     error
+}
+
+// size is roughly what the row adds to a statement.
+func (row *ingestRow) size() int {
+	d := &row.r.Data
+	return len(d.Body) + len(d.Path) + len(d.Query) + len(row.headers) + 256
 }
 
 // ingestTx adapts a group of InsertRequest calls to groupcommit.Tx.
@@ -45,22 +58,39 @@ func (t *ingestTx) Rollback(context.Context) error {
 	return nil
 }
 
-// Commit writes the collected rows. It returns an error only when none of
-// them was committed; otherwise each row's err tells its outcome.
+// Commit writes the collected rows and sets each row's err. It returns nil:
+// outcomes are per row.
 func (t *ingestTx) Commit(ctx context.Context) error {
-	if len(t.rows) == 0 {
-		return nil
+	start, size := 0, 0
+	for i, row := range t.rows {
+		if i > start && size+row.size() > maxStatementBytes {
+			t.commitRows(ctx, t.rows[start:i])
+			start, size = i, 0
+		}
+		size += row.size()
 	}
-	err := t.insert(ctx, t.rows)
-	var pgErr *pgconn.PgError
-	if err == nil || len(t.rows) == 1 || !errors.As(err, &pgErr) {
-		return err
-	}
-	// The server refused the data: find out which rows it refuses.
-	for _, row := range t.rows {
-		row.err = translate(t.insert(ctx, []*ingestRow{row}), "insert request "+row.r.ID)
+	if start < len(t.rows) {
+		t.commitRows(ctx, t.rows[start:])
 	}
 	return nil
+}
+
+// commitRows writes rows with one statement, or one by one if the server
+// refuses the data of the group.
+func (t *ingestTx) commitRows(ctx context.Context, rows []*ingestRow) {
+	err := t.insert(ctx, rows)
+	var pgErr *pgconn.PgError
+	if err != nil && len(rows) > 1 && errors.As(err, &pgErr) &&
+		(strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
+		// Class 22 is data exception, 23 integrity constraint violation.
+		for _, row := range rows {
+			row.err = translate(t.insert(ctx, []*ingestRow{row}), "insert request "+row.r.ID)
+		}
+		return
+	}
+	for _, row := range rows {
+		row.err = translate(err, "insert request "+row.r.ID)
+	}
 }
 
 const insertRequestsSQL = `WITH payload AS (

@@ -290,3 +290,42 @@ func TestLeaseOutlivesPause(t *testing.T) {
 		t.Fatalf("claim after unpause: %d events", n)
 	}
 }
+
+// TestInsertRequestLargeGroup inserts concurrent requests whose bodies
+// together exceed one statement's budget: the group is split, all commit.
+func TestInsertRequestLargeGroup(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	s, err := pgstore.Open(ctx, dsn, pgstore.Options{CommitWriters: 1})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	now := time.Now()
+	const n = 5
+	reqs := make([]model.Request, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range reqs {
+		body := make([]byte, 6<<20)
+		body[0], body[len(body)-1] = byte(i), byte(i)
+		reqs[i] = model.Request{ID: model.NewID(model.PrefixRequest), TeamID: "tm_x", SourceID: "src_x",
+			Data:       model.Payload{ID: model.NewID(model.PrefixPayload), Method: "POST", Body: body},
+			IngestedAt: now, CreatedAt: now, UpdatedAt: now}
+		wg.Go(func() { errs[i] = s.InsertRequest(ctx, &reqs[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("InsertRequest %d: %v", i, err)
+		}
+		p, err := s.GetPayload(ctx, reqs[i].Data.ID)
+		if err != nil {
+			t.Fatalf("GetPayload %d: %v", i, err)
+		}
+		if len(p.Body) != 6<<20 || p.Body[0] != byte(i) || p.Body[len(p.Body)-1] != byte(i) {
+			t.Fatalf("payload %d: %d bytes", i, len(p.Body))
+		}
+	}
+}
