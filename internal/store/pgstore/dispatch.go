@@ -40,8 +40,8 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 
 // ClaimEvent leases one event for a manual attempt, whatever its status or
 // due time. An unexpired lease of another owner gives store.ErrConflict.
-// A pending event stays out of ClaimEvents until the lease ends; another
-// event becomes claimable by nobody else until then.
+// A pending event is kept out of ClaimEvents until the lease ends; a
+// finished one never becomes due.
 func (s *Store) ClaimEvent(ctx context.Context, teamID, id string, c store.Claim) (model.Event, error) {
 	now := ts(c.Now)
 	until := ts(c.Now.Add(c.Lease))
