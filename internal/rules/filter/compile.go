@@ -80,7 +80,7 @@ func Compile(schema json.RawMessage) (*Filter, error) {
 }
 
 func compileSchema(schema json.RawMessage, foldKeys bool) (*Filter, error) {
-	raw := bytes.TrimSpace(schema)
+	raw := trimJSONSpace(schema)
 	if len(raw) == 0 {
 		return nil, &SchemaError{Message: "empty schema"}
 	}
@@ -94,6 +94,11 @@ func compileSchema(schema json.RawMessage, foldKeys bool) (*Filter, error) {
 		return nil, err
 	}
 	return &Filter{root: root, usesIndex: c.usesIndex}, nil
+}
+
+// trimJSONSpace strips the white space JSON allows around a value.
+func trimJSONSpace(b []byte) []byte {
+	return bytes.Trim(b, " \t\r\n")
 }
 
 // compiler holds the options of one compilation.

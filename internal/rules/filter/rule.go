@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -45,8 +44,8 @@ func CompileRule(body, headers, query, path json.RawMessage) (*RuleFilter, error
 		{PartPath, path, &r.path},
 	}
 	for _, p := range parts {
-		raw := bytes.TrimSpace(p.raw)
-		if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		raw := trimJSONSpace(p.raw)
+		if len(raw) == 0 || string(raw) == "null" {
 			continue
 		}
 		f, err := compileSchema(raw, p.name == PartHeaders)
