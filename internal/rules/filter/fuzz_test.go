@@ -31,9 +31,8 @@ func FuzzFilter(f *testing.F) {
 	f.Fuzz(func(t *testing.T, schema, body []byte) {
 		flt, err := Compile(json.RawMessage(schema))
 		if err != nil {
-			var se *SchemaError
 			if _, ok := err.(*SchemaError); !ok {
-				t.Fatalf("Compile error %T is not a *SchemaError: %v", err, se)
+				t.Fatalf("Compile error %T is not a *SchemaError: %v", err, err)
 			}
 			return
 		}

@@ -49,10 +49,7 @@ func TestGolden(t *testing.T) {
 				if err == nil {
 					t.Fatalf("Compile(%s) succeeded, want an error (%s)", gc.Schema, gc.Reject)
 				}
-				if !gc.JS && gc.Input != nil {
-					return // simple-json-match never matches it either
-				}
-				if gc.Input != nil {
+				if gc.Input != nil && gc.JS {
 					t.Fatalf("rejected schema %s matches in simple-json-match", gc.Schema)
 				}
 				return
