@@ -28,9 +28,10 @@ const (
 	// DefaultMaxConns is the connection pool size when Options names none.
 	DefaultMaxConns = 16
 	// DefaultCommitWriters is the number of concurrent group-commit
-	// transactions for ingest; several let one batch fill while another
-	// waits for its fsync.
-	DefaultCommitWriters = 4
+	// statements for ingest: two let one group fill while the other waits
+	// for its fsync. More give smaller groups; on a 2-core machine they
+	// were no faster (BenchmarkInsertRequest), a bigger server may differ.
+	DefaultCommitWriters = 2
 	// DefaultMaxBatch caps the requests committed in one transaction.
 	DefaultMaxBatch = 256
 )
