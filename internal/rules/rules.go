@@ -1,7 +1,7 @@
-// Package rules parses and validates a connection's rules array and holds
-// the rules that shape delivery: retry (applied by the dispatcher) and delay
-// (applied by the router). Hookdeck's order of evaluation is transform →
-// filter → deduplicate → delay; retry applies at delivery.
+// Package rules parses and validates a connection's rules array: transform,
+// filter, deduplicate and delay (applied by the router, in that order, with
+// filter before transform only when the array says so) and retry (applied
+// by the dispatcher).
 package rules
 
 import (
@@ -22,8 +22,15 @@ const (
 
 // Set is a connection's parsed rules. Absent rules are nil.
 type Set struct {
-	Retry *Retry
-	Delay *Delay
+	Retry       *Retry
+	Delay       *Delay
+	Filter      *Filter
+	Transform   *Transform
+	Deduplicate *Deduplicate
+	// FilterFirst is set when the filter rule comes before the transform
+	// rule in the array; by default (and in Hookdeck's documented order)
+	// the transformation runs first.
+	FilterFirst bool
 }
 
 // ValidationError says which rule and which field of it is wrong.
@@ -76,8 +83,13 @@ func Parse(raw json.RawMessage) (Set, error) {
 			set.Retry, err = parseRetry(item)
 		case TypeDelay:
 			set.Delay, err = parseDelay(item)
-		case TypeFilter, TypeTransform, TypeDeduplicate:
-			err = &ValidationError{Field: "type", Message: fmt.Sprintf("%q rules are not supported by this version of Sluice yet", typ)}
+		case TypeFilter:
+			set.Filter, err = parseFilter(item)
+			set.FilterFirst = set.Transform == nil
+		case TypeTransform:
+			set.Transform, err = parseTransform(item)
+		case TypeDeduplicate:
+			set.Deduplicate, err = parseDeduplicate(item)
 		default:
 			err = &ValidationError{Field: "type", Message: fmt.Sprintf("unknown rule type %q (want retry, delay, filter, transform or deduplicate)", typ)}
 		}
