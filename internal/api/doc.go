@@ -19,7 +19,8 @@
 //
 //   - Lists are ordered by created_at only (ids sort by creation time);
 //     any other order_by is a 400 naming the field. count is the number
-//     of models on the page. next and prev are opaque cursors.
+//     of models on the page. next and prev are opaque cursors, left
+//     out when there is no such page.
 //   - Filters Sluice does not support are ignored rather than refused:
 //     source type, disabled_at, connection full_name, and the search and
 //     JSON-match filters of requests and events (search_term, headers,

@@ -33,11 +33,14 @@ type pageReq struct {
 
 // pagination is the "pagination" object of a list answer.
 type pagination struct {
-	OrderBy string  `json:"order_by"`
-	Dir     string  `json:"dir"`
-	Limit   int     `json:"limit"`
-	Next    *string `json:"next"`
-	Prev    *string `json:"prev"`
+	OrderBy string `json:"order_by"`
+	Dir     string `json:"dir"`
+	Limit   int    `json:"limit"`
+	// Next and Prev are left out when there is no such page: the
+	// document's SeekPagination has them as optional, non-nullable
+	// strings.
+	Next *string `json:"next,omitempty"`
+	Prev *string `json:"prev,omitempty"`
 }
 
 // listResult is a list answer.
