@@ -53,7 +53,7 @@ type eventJSON struct {
 	LastAttemptAt  *string    `json:"last_attempt_at"`
 	NextAttemptAt  *string    `json:"next_attempt_at"`
 	ResponseStatus *int       `json:"response_status"`
-	ErrorCode      *string    `json:"error_code"`
+	ErrorCode      *string    `json:"error_code,omitempty"` // optional, not nullable, in the document
 	Status         string     `json:"status"`
 	SuccessfulAt   *string    `json:"successful_at"`
 	CLIID          *string    `json:"cli_id"`
@@ -84,7 +84,7 @@ type attemptJSON struct {
 	ResponseStatus  *int    `json:"response_status"`
 	AttemptNumber   int     `json:"attempt_number"`
 	Trigger         string  `json:"trigger"`
-	ErrorCode       *string `json:"error_code"`
+	ErrorCode       *string `json:"error_code,omitempty"` // optional, not nullable, in the document
 	Body            any     `json:"body"`
 	RequestedURL    *string `json:"requested_url"`
 	HTTPMethod      *string `json:"http_method"`
