@@ -18,6 +18,8 @@ const (
 	PrefixPayload     = "edt_"
 	PrefixTeam        = "tm_"
 	PrefixIgnored     = "ign_"
+	PrefixTransform   = "trs_"
+	PrefixExecution   = "exc_"
 )
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -259,3 +259,41 @@ type IgnoredEvent struct {
 	Meta         json.RawMessage // cause-specific details, or nil
 	CreatedAt    time.Time
 }
+
+// Transformation is JavaScript code that rewrites a request before it is
+// filtered and delivered.
+type Transformation struct {
+	ID        string
+	TeamID    string
+	Name      string
+	Code      string
+	Env       map[string]string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ConsoleLine is one console.* call of a transformation run.
+type ConsoleLine struct {
+	Type    string `json:"type"` // log|info|warn|error|debug
+	Message string `json:"message"`
+}
+
+// TransformationExecution records one run of a transformation on a
+// request for a connection.
+type TransformationExecution struct {
+	ID               string
+	TeamID           string
+	TransformationID string
+	ConnectionID     string // "webhook_id"
+	RequestID        string
+	// LogLevel is the highest level logged: debug, info, warn, error, or
+	// fatal when the run failed.
+	LogLevel string
+	Logs     []ConsoleLine
+	// OriginalDataID is the payload the run received; TransformedDataID the
+	// one it produced ("" when it failed).
+	OriginalDataID    string
+	TransformedDataID string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}

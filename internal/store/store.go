@@ -38,6 +38,7 @@ type Store interface {
 	Routing
 	Dispatch
 	Log
+	Transformations
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close flushes pending group commits and releases the database.
@@ -115,6 +116,9 @@ type Claim struct {
 	Limit int
 	Lease time.Duration
 	Now   time.Time
+	// ExcludeDestinations, for ClaimEvents, skips events bound for these
+	// destinations (ones the caller knows to be throttled right now).
+	ExcludeDestinations []string
 }
 
 // Routing is the router's part: turning requests into events.
@@ -133,6 +137,23 @@ type Routing interface {
 	// HOLD whatever status the router chose, so that a concurrent unpause
 	// can never strand it.
 	CompleteRouting(ctx context.Context, outcomes []RoutingOutcome) error
+	// CheckDedup records deduplication keys and reports, for each, whether
+	// it duplicates a key recorded by a different request that is still
+	// inside its window (ExpiresAt after now). A key that is new, expired,
+	// or recorded by the same request (a router retrying after a crash) is
+	// not a duplicate, and is (re)recorded with its ExpiresAt. Within one
+	// call, keys are considered in order.
+	CheckDedup(ctx context.Context, keys []DedupKey, now time.Time) (duplicate []bool, err error)
+}
+
+// DedupKey identifies an event's content for a connection's deduplicate
+// rule.
+type DedupKey struct {
+	ConnectionID string
+	// Hash is a digest of the fields the rule selects.
+	Hash      string
+	RequestID string
+	ExpiresAt time.Time
 }
 
 // RoutingOutcome is what the router decided for one request.
@@ -149,7 +170,11 @@ type RoutingOutcome struct {
 	// CLIEvents counts the events bound for CLI destinations (they are not
 	// included in the request's events_count).
 	CLIEvents int
-	RoutedAt  time.Time
+	// Executions are the transformation runs made while routing; they are
+	// stored with the outcome (their payload ids refer to Payloads or to
+	// the request's payload).
+	Executions []model.TransformationExecution
+	RoutedAt   time.Time
 }
 
 // Dispatch is the delivery workers' part.
@@ -174,6 +199,16 @@ type Dispatch interface {
 	// ReleaseLeases gives up every lease Owner holds (graceful shutdown),
 	// so that the work is claimable at once.
 	ReleaseLeases(ctx context.Context, owner string) error
+	// ReleaseEvent gives up Owner's lease on an event without an attempt
+	// (the destination is throttled), making it due again at dueAt so it
+	// keeps its place in line. A lost lease gives ErrLeaseLost.
+	ReleaseEvent(ctx context.Context, id, owner string, dueAt time.Time) error
+	// AcquireRate takes a delivery slot of a rate-limited destination,
+	// shared by every process on the store: slots are at least interval
+	// apart (a generic cell rate algorithm with no burst). When the next
+	// slot is still ahead it returns ok=false and its time, and takes
+	// nothing.
+	AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time) (ok bool, next time.Time, err error)
 	// CancelEvent marks a QUEUED, SCHEDULED or HOLD event CANCELLED and
 	// returns it; other statuses give ErrConflict. It drops any lease on
 	// the event, so an attempt in flight ends in ErrLeaseLost.
@@ -204,6 +239,40 @@ type Log interface {
 	ListAttempts(ctx context.Context, f AttemptFilter) ([]model.Attempt, error)
 	ListIgnoredEvents(ctx context.Context, f IgnoredEventFilter) ([]model.IgnoredEvent, error)
 	GetPayload(ctx context.Context, id string) (model.Payload, error)
+}
+
+// Transformations stores JavaScript transformations and their runs.
+// Names are unique per team (ErrConflict).
+type Transformations interface {
+	CreateTransformation(ctx context.Context, t *model.Transformation) error
+	// UpdateTransformation overwrites Name, Code, Env and UpdatedAt.
+	UpdateTransformation(ctx context.Context, t *model.Transformation) error
+	GetTransformation(ctx context.Context, teamID, id string) (model.Transformation, error)
+	GetTransformationByName(ctx context.Context, teamID, name string) (model.Transformation, error)
+	ListTransformations(ctx context.Context, f TransformationFilter) ([]model.Transformation, error)
+	CountTransformations(ctx context.Context, f TransformationFilter) (int, error)
+	DeleteTransformation(ctx context.Context, teamID, id string) error
+	GetTransformationExecution(ctx context.Context, teamID, id string) (model.TransformationExecution, error)
+	ListTransformationExecutions(ctx context.Context, f ExecutionFilter) ([]model.TransformationExecution, error)
+}
+
+// TransformationFilter selects transformations. Empty fields do not filter.
+type TransformationFilter struct {
+	TeamID string
+	IDs    []string
+	Names  []string
+	Page   Page
+}
+
+// ExecutionFilter selects transformation executions. Empty fields do not
+// filter.
+type ExecutionFilter struct {
+	TeamID           string
+	TransformationID string
+	ConnectionIDs    []string
+	LogLevels        []string
+	CreatedAt        TimeRange
+	Page             Page
 }
 
 // Page selects one page of a list ordered by id (ids sort by creation

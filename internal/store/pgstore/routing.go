@@ -33,7 +33,8 @@ func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]mod
 		c.Owner, until, now, c.Limit)
 }
 
-// CompleteRouting writes the outcomes in one transaction. It locks the
+// CompleteRouting writes the outcomes (payloads, events, ignored events
+// and transformation executions) in one transaction. It locks the
 // requests (in id order, so concurrent routers cannot deadlock) to decide
 // which are still unrouted, and the events' connections FOR SHARE to decide
 // HOLD: a concurrent pause or unpause, which updates the connection row,
@@ -169,6 +170,11 @@ func queueOutcome(b *pgx.Batch, o store.RoutingOutcome, paused map[string]bool) 
 		b.Queue(insertEventSQL, e.ID, e.TeamID, e.ConnectionID, e.SourceID, e.DestinationID, e.RequestID, e.DataID,
 			status, e.Attempts, tsp(e.LastAttemptAt), next, e.ResponseStatus, e.ErrorCode, tsp(e.SuccessfulAt), e.CLIID,
 			e.NextTrigger, created, ts(e.UpdatedAt), queueAt)
+	}
+	for i := range o.Executions {
+		if err := queueExecution(b, &o.Executions[i]); err != nil {
+			return fmt.Errorf("pgstore: complete routing of request %s: %w", o.RequestID, err)
+		}
 	}
 	for _, ie := range o.Ignored {
 		b.Queue(`INSERT INTO ignored_events (`+ignoredCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,

@@ -8,7 +8,7 @@
 // The suite pins down the behaviour the pipeline stages rely on that the
 // contract's doc comments state in words: uniqueness, cascades, exact
 // round-trips, leases and their expiry, routing idempotency, the effect of
-// pausing, and every list filter.
+// pausing, deduplication windows, rate-limit slots, and every list filter.
 package storetest
 
 import (
@@ -56,6 +56,9 @@ func allCases() []testCase {
 	cs = append(cs, dispatchCases()...)
 	cs = append(cs, pauseCases()...)
 	cs = append(cs, logCases()...)
+	cs = append(cs, transformationCases()...)
+	cs = append(cs, dedupCases()...)
+	cs = append(cs, rateCases()...)
 	return cs
 }
 
