@@ -1,4 +1,5 @@
-// Command sluice is the Sluice event gateway: `sluice serve` runs it.
+// Command sluice is the Sluice event gateway: `sluice serve` runs it;
+// `sluice listen` forwards webhooks to an app on the developer's machine.
 package main
 
 import (
@@ -29,6 +30,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCommand())
+	root.AddCommand(newListenCommand(), newLoginCommand())
 	return root
 }
 

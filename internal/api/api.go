@@ -33,6 +33,9 @@ type Config struct {
 	Events EventRetrier
 	// Requests re-routes requests; nil answers 501 on that route.
 	Requests RequestRetrier
+	// CLISessions creates `hookdeck listen` sessions (POST /cli-sessions);
+	// nil answers 501 on that route.
+	CLISessions CLISessions
 	// Waker, if set, is called after a change that makes events due at
 	// once (unpause), so that the dispatcher looks for work without delay.
 	Waker func()
@@ -178,6 +181,7 @@ func (s *server) routes() {
 	s.requestRoutes()
 	s.eventRoutes()
 	s.attemptRoutes()
+	s.cliRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Code: codeNotFound,
 			Message: "no route for " + r.Method + " " + r.URL.Path})

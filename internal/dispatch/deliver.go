@@ -58,10 +58,9 @@ func (d *Dispatcher) deliver(ctx context.Context, cache *resourceCache, ev model
 		res = mockResponse(ev)
 		att.RequestedURL, att.HTTPMethod = tg.destination.Config.URL, method(tg.destination, ev)
 	case tg.destination.Type == model.DestinationCLI:
-		// No CLI session can hold this event yet: fail it like Hookdeck
-		// does when nobody is listening, and let the retry rule decide.
-		res = result{errorCode: "CLI_UNAVAILABLE", body: "no CLI session is listening for this connection"}
-		att.HTTPMethod = method(tg.destination, ev)
+		// Through the listening CLI sessions (cli.go); with none, the
+		// attempt fails with CLI_UNAVAILABLE and the retry rule decides.
+		res = d.deliverCLI(ctx, ev, tg, number, trigger, &att)
 	default:
 		var req *http.Request
 		req, res = d.buildRequest(ctx, ev, tg, number, trigger)

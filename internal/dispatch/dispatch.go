@@ -67,6 +67,9 @@ type Config struct {
 	EventURL func(eventID string) string
 	// Client sends the attempts (default: a tuned http.Client).
 	Client *http.Client
+	// CLI carries attempts for CLI destinations to the listening CLI
+	// sessions; nil fails them with CLI_UNAVAILABLE.
+	CLI CLIDelivery
 	// OnAttempt, if set, observes each recorded attempt (for metrics).
 	OnAttempt func(a model.Attempt)
 	Logger    *slog.Logger

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/api"
+	"github.com/sluice-gw/sluice/internal/clisession"
 	"github.com/sluice-gw/sluice/internal/dispatch"
 	"github.com/sluice-gw/sluice/internal/ingest"
 	"github.com/sluice-gw/sluice/internal/model"
@@ -75,6 +76,7 @@ type Server struct {
 	apiHTTP    *http.Server
 	router     *router.Router
 	dispatcher *dispatch.Dispatcher
+	cli        *clisession.Hub
 }
 
 // New opens the store (applying migrations), binds both listeners and
@@ -122,11 +124,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.cfg.PublicURL = strings.TrimRight(s.cfg.PublicURL, "/")
 
 	owner := ownerID()
+	// CLI sessions (hookdeck listen, sluice listen): the hub carries CLI
+	// deliveries and, when a session connects, has the dispatcher resume
+	// the events that waited for one.
+	s.cli = clisession.New(clisession.Config{
+		TeamID: s.team.ID,
+		APIKey: cfg.APIKey,
+		Store:  s.store,
+		Resume: func(ctx context.Context, teamID string, connIDs []string) (int, error) {
+			return s.dispatcher.ResumeCLI(ctx, teamID, connIDs)
+		},
+		Logger: s.log,
+	})
 	s.dispatcher = dispatch.New(s.store, dispatch.Config{
 		Owner:         owner,
 		Workers:       cfg.Workers,
 		Timeout:       cfg.DeliveryTimeout,
 		SigningSecret: s.team.SigningSecret,
+		CLI:           s.cli,
+		OnAttempt:     s.cli.ObserveAttempt,
 		Logger:        s.log,
 	})
 	s.router = router.New(s.store, router.Config{
@@ -149,16 +165,31 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Events:    s.dispatcher,
 		Requests:  s.router,
 		Waker:     s.dispatcher.Wake,
+		// POST /cli-sessions; the sessions' WebSocket is /ws below.
+		CLISessions: s.cli,
 		// Source verification settings are checked on write.
 		ValidateSource: verify.Validate,
 		Logger:         s.log,
 	})
 	if err != nil {
+		s.cli.Close()
 		return fail(fmt.Errorf("server: API: %w", err))
 	}
 	s.ingestHTTP = newHTTPServer(ingestHandler, s.log)
-	s.apiHTTP = newHTTPServer(apiHandler, s.log)
+	s.apiHTTP = newHTTPServer(withCLISocket(s.cli, apiHandler), s.log)
 	return s, nil
+}
+
+// withCLISocket serves the CLI sessions' WebSocket at /ws (the URL given
+// to `hookdeck listen --ws-base`) and the API everywhere else.
+func withCLISocket(ws, apiHandler http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ws" {
+			ws.ServeHTTP(w, r)
+			return
+		}
+		apiHandler.ServeHTTP(w, r)
+	})
 }
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
@@ -216,6 +247,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.apiHTTP.Shutdown(shutdownCtx); err != nil {
 		s.log.Warn("API listener shutdown", "err", err)
 	}
+	// WebSockets are hijacked connections that Shutdown leaves open; the
+	// hub closes them and fails the attempts waiting on them (they are
+	// resumed when a CLI connects again).
+	s.cli.Close()
 	s.router.Stop()
 	s.dispatcher.Stop()
 	if err := s.store.Close(); err != nil {
