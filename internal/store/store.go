@@ -39,6 +39,7 @@ type Store interface {
 	Dispatch
 	Log
 	Transformations
+	Stats
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close flushes pending group commits and releases the database.
@@ -213,6 +214,26 @@ type Dispatch interface {
 	// returns it; other statuses give ErrConflict. It drops any lease on
 	// the event, so an attempt in flight ends in ErrLeaseLost.
 	CancelEvent(ctx context.Context, teamID, id string, at time.Time) (model.Event, error)
+}
+
+// Stats is what monitoring reads (the /metrics gauges).
+type Stats interface {
+	// QueueStats returns, for every destination that has undelivered
+	// events (QUEUED, SCHEDULED or HOLD), their counts by status and the
+	// creation time of its oldest QUEUED or SCHEDULED event. It reads the
+	// whole queue, so callers poll it at a slow pace.
+	QueueStats(ctx context.Context) ([]DestinationQueue, error)
+}
+
+// DestinationQueue is the undelivered work of one destination.
+type DestinationQueue struct {
+	TeamID        string
+	DestinationID string
+	// Queued, Scheduled and Hold count the events in each status.
+	Queued, Scheduled, Hold int
+	// OldestPendingAt is the creation time of the oldest QUEUED or
+	// SCHEDULED event; zero when there is none (only HOLD events).
+	OldestPendingAt time.Time
 }
 
 // AttemptOutcome is one finished attempt and the event's next state.

@@ -59,6 +59,7 @@ func allCases() []testCase {
 	cs = append(cs, transformationCases()...)
 	cs = append(cs, dedupCases()...)
 	cs = append(cs, rateCases()...)
+	cs = append(cs, statsCases()...)
 	return cs
 }
 
