@@ -44,19 +44,6 @@ type legacyAuthMethodInput struct {
 // Destination auth types.
 const authHookdeckSignature = "HOOKDECK_SIGNATURE"
 
-// destinationAuthFields lists each destination auth type's required fields.
-var destinationAuthFields = map[string][]string{
-	authHookdeckSignature:       nil,
-	"CUSTOM_SIGNATURE":          {"key", "signing_secret"},
-	"BASIC_AUTH":                {"username", "password"},
-	"API_KEY":                   {"key", "api_key"},
-	"BEARER_TOKEN":              {"token"},
-	"OAUTH2_CLIENT_CREDENTIALS": {"auth_server", "client_id", "client_secret"},
-	"OAUTH2_AUTHORIZATION_CODE": {"auth_server", "client_id", "client_secret", "refresh_token"},
-	"AWS_SIGNATURE":             {"access_key_id", "secret_access_key"},
-	"GCP_SERVICE_ACCOUNT":       {"service_account_key"},
-}
-
 // ratePeriods are the valid rate_limit_period values.
 var ratePeriods = map[string]bool{"second": true, "minute": true, "hour": true, "concurrent": true}
 
@@ -237,20 +224,7 @@ func checkDestination(field string, in destinationInput, d model.Destination) er
 	default:
 		return invalid(join(field, "type"), fmt.Sprintf("must be HTTP, CLI or MOCK_API, not %q", d.Type))
 	}
-	t := d.Config.AuthType
-	if t == "" {
-		return nil
-	}
-	need, ok := destinationAuthFields[t]
-	if !ok {
-		return invalid(join(cfgField, "auth_type"), fmt.Sprintf("%q is not a destination auth type", t))
-	}
-	for _, k := range need {
-		if d.Config.Auth[k] == "" {
-			return invalid(join(cfgField, "auth."+k), fmt.Sprintf("is required for %s", t))
-		}
-	}
-	return nil
+	return checkDestinationAuth(field, in, d.Config)
 }
 
 // checkURL validates an absolute http(s) URL.
