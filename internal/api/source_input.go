@@ -81,9 +81,7 @@ func applySource(in sourceInput, s *model.Source, creating bool, field string, v
 	if err := applyResponse(join(field, "custom_response"), in.Response, cfg); err != nil {
 		return err
 	}
-	authField := join(field, "config.auth")
 	if in.Verification.Set {
-		authField = join(field, "verification.configs")
 		if in.Verification.Null || in.Verification.V.Type == "" {
 			cfg.AuthType, cfg.Auth = "", nil
 		} else {
@@ -102,7 +100,7 @@ func applySource(in sourceInput, s *model.Source, creating bool, field string, v
 			return err
 		}
 	}
-	return checkSourceAuth(authField, *cfg, validate)
+	return checkSourceVerification(field, in, *s, validate)
 }
 
 // applyMethods applies allowed_http_methods.
@@ -224,20 +222,4 @@ var requiredSourceAuth = map[string][]string{
 	sourceAuthAPIKey: {"header_key", "api_key"},
 	sourceAuthBasic:  {"username", "password"},
 	sourceAuthHMAC:   {"header_key", "webhook_secret_key"},
-}
-
-// checkSourceAuth validates the verification settings.
-func checkSourceAuth(field string, cfg model.SourceConfig, validate func(model.SourceConfig) error) error {
-	if validate != nil {
-		if err := validate(cfg); err != nil {
-			return invalid(field, err.Error())
-		}
-		return nil
-	}
-	for _, k := range requiredSourceAuth[cfg.AuthType] {
-		if cfg.Auth[k] == "" {
-			return invalid(field+"."+k, fmt.Sprintf("is required for %s verification", cfg.AuthType))
-		}
-	}
-	return nil
 }

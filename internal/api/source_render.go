@@ -84,7 +84,7 @@ func (s *server) renderSource(v version, src model.Source, reveal bool) any {
 		URL: s.sourceURL(src.ID), Type: typ, Authenticated: src.Config.AuthType != "",
 		Config: typedSourceConfig{
 			AllowedHTTPMethods: methods, CustomResponse: src.Config.CustomResponse,
-			AuthType: nullable(src.Config.AuthType), Auth: renderAuth(src.Config.Auth, reveal),
+			AuthType: typedAuthType(src), Auth: renderAuth(src.Config.Auth, reveal),
 		},
 		DisabledAt: tsp(src.DisabledAt), UpdatedAt: ts(src.UpdatedAt), CreatedAt: ts(src.CreatedAt),
 	}
