@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/model"
@@ -33,7 +32,7 @@ func pending(status string) bool {
 }
 
 // insertEvent stores a routed event, in HOLD when its connection is paused.
-func insertEvent(ctx context.Context, tx *sql.Tx, e *model.Event, paused bool) error {
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *model.Event, paused bool) error {
 	status := e.Status
 	if paused {
 		status = model.EventHold
@@ -45,8 +44,7 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e *model.Event, paused bool) e
 			queueAt = micros(*e.NextAttemptAt)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO events (`+eventCols+`, queue_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, tx, sqlInsertEvent,
 		e.TeamID, e.ID, e.ConnectionID, e.SourceID, e.DestinationID, e.RequestID, e.DataID, status, e.Attempts,
 		nullMicros(e.LastAttemptAt), nullMicros(e.NextAttemptAt), e.ResponseStatus, e.ErrorCode,
 		nullMicros(e.SuccessfulAt), e.CLIID, e.NextTrigger, micros(e.CreatedAt), micros(e.UpdatedAt), queueAt)
@@ -71,24 +69,57 @@ func fillEventData(ctx context.Context, db queryer, evs []model.Event) error {
 	return nil
 }
 
-// due is when an unleased pending event falls due.
-func due(e model.Event) int64 {
-	if e.NextAttemptAt != nil {
-		return micros(*e.NextAttemptAt)
-	}
-	return micros(e.CreatedAt)
-}
-
 // ClaimEvents leases due events, earliest due first, with their payloads.
 // A claimed event's queue_at moves to the end of its lease, so that it
-// becomes claimable again by itself if its worker dies.
+// becomes claimable again by itself if its worker dies. Events of paused
+// connections (whose lease outlived a pause and expired) are skipped: they
+// wait, still pending, for the unpause. So are events bound for
+// c.ExcludeDestinations.
 func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, error) {
+	if c.Limit <= 0 {
+		return nil, nil
+	}
 	var out []model.Event
 	now, until := micros(c.Now), micros(c.Now.Add(c.Lease))
+	q := &query{}
+	q.add("queue_at <= ?", now)
+	q.add("NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL)")
+	if len(c.ExcludeDestinations) > 0 {
+		q.add("destination_id NOT IN (" + marks(len(c.ExcludeDestinations)) + ")")
+		for _, d := range c.ExcludeDestinations {
+			q.args = append(q.args, d)
+		}
+	}
+	pick := `SELECT id, queue_at FROM events` + q.where() + ` ORDER BY queue_at, id LIMIT ?`
+	pickArgs := append(q.args, c.Limit)
 	err := s.write(ctx, "claim events", func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE events SET queue_at = ?1, lease_owner = ?2, lease_until = ?1
-			WHERE id IN (SELECT id FROM events WHERE queue_at <= ?3 ORDER BY queue_at LIMIT ?4)
-			RETURNING `+eventCols, until, c.Owner, now, claimLimit(c))
+		out = nil
+		// Pick, then lease: the single writer makes the pair atomic, and
+		// the picked due times give the order (RETURNING has only the
+		// new queue_at).
+		rows, err := tx.QueryContext(ctx, pick, pickArgs...)
+		if err != nil {
+			return err
+		}
+		type picked struct {
+			id  string
+			due int64
+		}
+		ps, err := collect(rows, func(sc scanner) (picked, error) {
+			var p picked
+			return p, sc.Scan(&p.id, &p.due)
+		})
+		if err != nil || len(ps) == 0 {
+			return err
+		}
+		args := []any{until, c.Owner}
+		order := make(map[string]int, len(ps))
+		for i, p := range ps {
+			args = append(args, p.id)
+			order[p.id] = i
+		}
+		rows, err = tx.QueryContext(ctx, `UPDATE events SET queue_at = ?1, lease_owner = ?2, lease_until = ?1
+			WHERE id IN (`+marks(len(ps))+`) RETURNING `+eventCols, args...)
 		if err != nil {
 			return err
 		}
@@ -96,9 +127,7 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 		if err != nil {
 			return err
 		}
-		slices.SortFunc(out, func(a, b model.Event) int {
-			return cmp.Or(cmp.Compare(due(a), due(b)), strings.Compare(a.ID, b.ID))
-		})
+		slices.SortFunc(out, func(a, b model.Event) int { return cmp.Compare(order[a.ID], order[b.ID]) })
 		return fillEventData(ctx, tx, out)
 	})
 	if err != nil {
@@ -175,8 +204,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptOutcome) error
 	var lost bool
 	err := s.write(ctx, "record attempt of "+a.EventID, func(ctx context.Context, tx *sql.Tx) error {
 		lost = false
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (`+attemptCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := s.exec(ctx, tx, sqlInsertAttempt,
 			a.TeamID, a.ID, a.EventID, a.DestinationID, a.AttemptNumber, a.Trigger, a.Status, a.ResponseStatus,
 			a.ErrorCode, a.Body, a.RequestedURL, a.HTTPMethod, nullMicros(a.SuccessfulAt), nullMicros(a.DeliveredAt),
 			nullMicros(a.RespondedAt), a.DeliveryLatency, a.ResponseLatency, micros(a.CreatedAt), micros(a.UpdatedAt)); err != nil {

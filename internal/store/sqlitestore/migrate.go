@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"path"
 	"slices"
 	"strconv"
@@ -56,7 +57,7 @@ func migrations() ([]migration, error) {
 // migrate applies the migrations db has not seen, each in its own
 // (immediate, hence exclusive) transaction, recording it in
 // schema_migrations.
-func migrate(ctx context.Context, db *sql.DB) error {
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -69,32 +70,37 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		if err := applyMigration(ctx, db, m); err != nil {
+		applied, err := applyMigration(ctx, db, m)
+		if err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
+		}
+		if applied {
+			log.Info("sqlitestore: applied migration", "version", m.version, "name", m.name)
 		}
 	}
 	return nil
 }
 
-func applyMigration(ctx context.Context, db *sql.DB, m migration) error {
+// applyMigration applies m unless it was, and reports whether it did.
+func applyMigration(ctx context.Context, db *sql.DB, m migration) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() { _ = tx.Rollback() }()
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
-		return err
+		return false, err
 	}
 	if n > 0 {
-		return nil
+		return false, nil
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return err
+		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, time.Now().UnixMicro()); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	return true, tx.Commit()
 }

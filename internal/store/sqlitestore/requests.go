@@ -32,7 +32,7 @@ func scanPayload(sc scanner) (model.Payload, error) {
 }
 
 // insertPayload stores p for team at the given time (unix µs).
-func insertPayload(ctx context.Context, tx *sql.Tx, teamID string, p *model.Payload, created int64) error {
+func (s *Store) insertPayload(ctx context.Context, tx *sql.Tx, teamID string, p *model.Payload, created int64) error {
 	headers := "{}"
 	if len(p.Headers) > 0 {
 		h, err := jsonText(p.Headers)
@@ -41,8 +41,7 @@ func insertPayload(ctx context.Context, tx *sql.Tx, teamID string, p *model.Payl
 		}
 		headers = h
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO payloads (id, team_id, method, path, query, headers, body, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, teamID, p.Method, p.Path, p.Query, headers, p.Body, created)
+	_, err := s.exec(ctx, tx, sqlInsertPayload, p.ID, teamID, p.Method, p.Path, p.Query, headers, p.Body, created)
 	return err
 }
 
@@ -93,11 +92,10 @@ func fillRequestData(ctx context.Context, db queryer, rs []model.Request) error 
 // share transactions.
 func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 	return s.write(ctx, "insert request", func(ctx context.Context, tx *sql.Tx) error {
-		if err := insertPayload(ctx, tx, r.TeamID, &r.Data, micros(r.CreatedAt)); err != nil {
+		if err := s.insertPayload(ctx, tx, r.TeamID, &r.Data, micros(r.CreatedAt)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO requests (`+requestCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := s.exec(ctx, tx, sqlInsertRequest,
 			r.TeamID, r.ID, r.SourceID, r.Verified, r.RejectionCause, r.Data.ID, r.OriginalIP,
 			r.EventsCount, r.CLIEventsCount, r.IgnoredCount, nullMicros(r.RoutedAt),
 			micros(r.IngestedAt), micros(r.CreatedAt), micros(r.UpdatedAt))
@@ -105,17 +103,12 @@ func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 	})
 }
 
-// claimLimit is the number of rows a claim takes when it names none.
-func claimLimit(c store.Claim) int {
-	if c.Limit <= 0 {
-		return store.DefaultPageLimit
-	}
-	return c.Limit
-}
-
 // ClaimUnroutedRequests leases accepted, unrouted requests, oldest first,
 // with their payloads.
 func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]model.Request, error) {
+	if c.Limit <= 0 {
+		return nil, nil
+	}
 	var out []model.Request
 	now, until := micros(c.Now), micros(c.Now.Add(c.Lease))
 	err := s.write(ctx, "claim unrouted requests", func(ctx context.Context, tx *sql.Tx) error {
@@ -124,7 +117,7 @@ func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]mod
 				SELECT id FROM requests
 				WHERE routed_at IS NULL AND rejection_cause = '' AND (lease_until IS NULL OR lease_until <= ?)
 				ORDER BY id LIMIT ?)
-			RETURNING `+requestCols, c.Owner, until, now, claimLimit(c))
+			RETURNING `+requestCols, c.Owner, until, now, c.Limit)
 		if err != nil {
 			return err
 		}
@@ -184,7 +177,7 @@ func (s *Store) completeRouting(ctx context.Context, o *store.RoutingOutcome) er
 			return err
 		}
 		for i := range o.Payloads {
-			if err := insertPayload(ctx, tx, teamID, &o.Payloads[i], routed); err != nil {
+			if err := s.insertPayload(ctx, tx, teamID, &o.Payloads[i], routed); err != nil {
 				return err
 			}
 		}
@@ -198,7 +191,12 @@ func (s *Store) completeRouting(ctx context.Context, o *store.RoutingOutcome) er
 				}
 				paused[e.ConnectionID] = p
 			}
-			if err := insertEvent(ctx, tx, e, p); err != nil {
+			if err := s.insertEvent(ctx, tx, e, p); err != nil {
+				return err
+			}
+		}
+		for i := range o.Executions {
+			if err := insertExecution(ctx, tx, &o.Executions[i]); err != nil {
 				return err
 			}
 		}

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -80,7 +81,18 @@ type Store struct {
 	rdb *sql.DB // read-only pool
 	gc  *groupcommit.Committer[*wtx]
 	log *slog.Logger
+	// stmts are the hot statements prepared on the writer connection.
+	stmts map[string]*sql.Stmt
+
+	// closeMu is held shared by every write for its whole duration and
+	// exclusively by Close, so that Close waits for writes in flight and
+	// no write reaches the committer after it stopped.
+	closeMu sync.RWMutex
+	closed  bool
 }
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("sqlitestore: store closed")
 
 // Open opens (creating if needed) the database file at path, applies any
 // pending migrations and starts the group committer.
@@ -97,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, wdb); err != nil {
+	if err := migrate(ctx, wdb, opts.Logger); err != nil {
 		_ = wdb.Close()
 		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
 	}
@@ -114,6 +126,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
 	}
 	s := &Store{wdb: wdb, rdb: rdb, log: opts.Logger}
+	if err := s.prepare(ctx); err != nil {
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: prepare statements: %w", err)
+	}
 	s.gc = groupcommit.New(s.begin, groupcommit.Config{MaxBatch: opts.MaxBatch, OnCommit: opts.OnCommit})
 	return s, nil
 }
@@ -144,10 +161,22 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close commits the writes already handed in, then closes the database.
+// Close waits for the writes in flight to commit, then closes the
+// database. Later writes return ErrClosed. Closing twice is a no-op.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.closeMu.Unlock()
 	s.gc.Close()
-	return errors.Join(s.rdb.Close(), s.wdb.Close())
+	// Let SQLite refresh the planner's statistics where they went stale.
+	if _, err := s.wdb.Exec(`PRAGMA optimize`); err != nil {
+		s.log.Warn("sqlitestore: optimize on close", "err", err)
+	}
+	return errors.Join(s.closeStmts(), s.rdb.Close(), s.wdb.Close())
 }
 
 // wtx is a writer transaction as the group committer drives it.
@@ -171,6 +200,11 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 // transaction and results it overwrites. what names the operation in
 // errors, which are translated to the store's sentinels.
 func (s *Store) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("sqlitestore: %s: %w", what, ErrClosed)
+	}
 	bg := context.WithoutCancel(ctx) // a started write finishes; see groupcommit.Do.
 	err := s.gc.Do(ctx, func(t *wtx) error { return fn(bg, t.tx) })
 	if err != nil {

@@ -1,17 +1,36 @@
 package sqlitestore
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/sluice-gw/sluice/internal/model"
 	"github.com/sluice-gw/sluice/internal/store"
 	"github.com/sluice-gw/sluice/internal/store/storetest"
 )
 
-// openTest opens a fresh store in t's temporary directory, closed when t ends.
-func openTest(t testing.TB, opts Options) *Store {
+// logWriter sends log lines to t.Log.
+type logWriter struct{ t testing.TB }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
+
+// openPath opens the store at path with logs going to t, closed when t ends.
+func openPath(t testing.TB, path string, opts Options) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "sluice.db"), opts)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(logWriter{t}, nil))
+	}
+	s, err := Open(t.Context(), path, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -23,6 +42,181 @@ func openTest(t testing.TB, opts Options) *Store {
 	return s
 }
 
+// openTest opens a fresh store in t's temporary directory.
+func openTest(t testing.TB, opts Options) *Store {
+	t.Helper()
+	return openPath(t, filepath.Join(t.TempDir(), "sluice.db"), opts)
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t, Options{}) })
+}
+
+func TestOpenRejectsBadPath(t *testing.T) {
+	for _, p := range []string{"", "a?b", "a#b"} {
+		if _, err := Open(t.Context(), p, Options{}); err == nil {
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}
+
+func TestMigrationsNumbered(t *testing.T) {
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].version != 1 {
+		t.Fatalf("migrations start at %v", ms)
+	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version <= ms[i-1].version {
+			t.Fatalf("migrations out of order: %s after %s", ms[i].name, ms[i-1].name)
+		}
+	}
+}
+
+// TestReopen checks that data survives a close and that migrations are
+// applied once.
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sluice.db")
+	ctx := t.Context()
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	team, err := s.EnsureDefaultTeam(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := model.Request{
+		ID: model.NewID(model.PrefixRequest), TeamID: team.ID, SourceID: "src_x",
+		Data:      model.Payload{ID: model.NewID(model.PrefixPayload), Method: "POST", Body: []byte("hello")},
+		CreatedAt: time.Now(), IngestedAt: time.Now(), UpdatedAt: time.Now(),
+	}
+	if err := s.InsertRequest(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := openPath(t, path, Options{})
+	team2, err := s2.EnsureDefaultTeam(ctx)
+	if err != nil || team2.ID != team.ID || team2.SigningSecret != team.SigningSecret {
+		t.Fatalf("default team after reopen: %+v, %v; want %s", team2, err, team.ID)
+	}
+	got, err := s2.GetRequest(ctx, team.ID, r.ID, true)
+	if err != nil || string(got.Data.Body) != "hello" {
+		t.Fatalf("request after reopen: %+v, %v", got, err)
+	}
+	ms, _ := migrations()
+	var n int
+	if err := s2.rdb.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms) {
+		t.Fatalf("schema_migrations has %d rows (%v), want %d", n, err, len(ms))
+	}
+}
+
+// TestCloseFlushes checks that every InsertRequest that returned nil is on
+// disk once Close returns, even when Close races the inserts.
+func TestCloseFlushes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sluice.db")
+	ctx := t.Context()
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done []string
+	)
+	start := make(chan struct{})
+	for i := range 40 {
+		wg.Go(func() {
+			<-start
+			r := model.Request{
+				ID: model.NewID(model.PrefixRequest), TeamID: "tm_x", SourceID: "src_x",
+				Data:      model.Payload{ID: model.NewID(model.PrefixPayload), Method: "POST", Body: []byte{byte(i)}},
+				CreatedAt: time.Now(), IngestedAt: time.Now(), UpdatedAt: time.Now(),
+			}
+			err := s.InsertRequest(ctx, &r)
+			switch {
+			case err == nil:
+				mu.Lock()
+				done = append(done, r.ID)
+				mu.Unlock()
+			case !errors.Is(err, ErrClosed):
+				t.Errorf("InsertRequest: %v", err)
+			}
+		})
+	}
+	close(start)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	s2 := openPath(t, path, Options{})
+	for _, id := range done {
+		if _, err := s2.GetRequest(ctx, "tm_x", id, false); err != nil {
+			t.Fatalf("acknowledged request %s lost: %v", id, err)
+		}
+	}
+	t.Logf("%d of 40 inserts were acknowledged before Close", len(done))
+}
+
+func TestReadersAreReadOnly(t *testing.T) {
+	s := openTest(t, Options{})
+	if _, err := s.rdb.ExecContext(t.Context(), `DELETE FROM teams`); err == nil {
+		t.Fatal("a read connection could write")
+	}
+}
+
+// TestCancelledContext checks that a write whose context ended before it
+// started is reported as such and not committed.
+func TestCancelledContext(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	src := model.Source{ID: model.NewID(model.PrefixSource), TeamID: "tm_x", Name: "a", Type: "WEBHOOK"}
+	if err := s.CreateSource(ctx, &src); !errors.Is(err, context.Canceled) {
+		t.Fatalf("CreateSource with cancelled context: %v", err)
+	}
+	if _, err := s.GetSource(t.Context(), "tm_x", src.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("source written despite cancelled context: %v", err)
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := t.Context()
+	// A real constraint error from the driver.
+	_, uniqueErr := s.wdb.ExecContext(ctx, `INSERT INTO teams (id, name, signing_secret, created_at) VALUES ('t', 'n', 's', 0), ('t', 'n', 's', 0)`)
+	if uniqueErr == nil {
+		t.Fatal("duplicate insert succeeded")
+	}
+	_, fkErr := s.wdb.ExecContext(ctx, `INSERT INTO connections (id, team_id, name, source_id, destination_id, created_at, updated_at)
+		VALUES ('web_x', 't', 'n', 'src_missing', 'des_missing', 0, 0)`)
+	if fkErr == nil {
+		t.Fatal("connection to missing source inserted")
+	}
+	other := errors.New("disk on fire")
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"no rows", fmt.Errorf("get: %w", sql.ErrNoRows), store.ErrNotFound},
+		{"unique", uniqueErr, store.ErrConflict},
+		{"foreign key", fkErr, store.ErrNotFound},
+		{"sentinel kept", fmt.Errorf("x: %w", store.ErrLeaseLost), store.ErrLeaseLost},
+		{"other", other, other},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := translate(tc.err); !errors.Is(got, tc.want) {
+				t.Fatalf("translate(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
 }

@@ -129,7 +129,6 @@ CREATE INDEX events_lease_owner ON events (lease_owner) WHERE lease_owner IS NOT
 CREATE INDEX events_team ON events (team_id, id);
 CREATE INDEX events_status ON events (team_id, status, id);
 CREATE INDEX events_connection ON events (team_id, connection_id, id);
-CREATE INDEX events_connection_status ON events (connection_id, status);
 CREATE INDEX events_source ON events (team_id, source_id, id);
 CREATE INDEX events_destination ON events (team_id, destination_id, id);
 CREATE INDEX events_request ON events (team_id, request_id, id);
