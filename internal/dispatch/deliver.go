@@ -170,7 +170,11 @@ func (d *Dispatcher) buildRequest(ctx context.Context, ev model.Event, tg target
 		h.Set("X-Hookdeck-Will-Retry-After", strconv.Itoa(int(time.Until(at).Seconds()+0.5)))
 	}
 	if err := d.authorize(req, tg.destination.Config, data.Body); err != nil {
-		return nil, result{errorCode: "UNKNOWN", body: err.Error()}
+		code := "UNKNOWN"
+		if tg.destination.Config.AuthType == "OAUTH2_CLIENT_CREDENTIALS" {
+			code = "OAUTH2_HANDSHAKE_FAILED"
+		}
+		return nil, result{errorCode: code, body: err.Error()}
 	}
 	return req, result{}
 }
@@ -212,6 +216,12 @@ func (d *Dispatcher) authorize(req *http.Request, cfg model.DestinationConfig, b
 		req.SetBasicAuth(a["username"], a["password"])
 	case "BEARER_TOKEN":
 		req.Header.Set("Authorization", "Bearer "+a["token"])
+	case "OAUTH2_CLIENT_CREDENTIALS":
+		tok, err := d.oauth.token(req.Context(), a)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
 	case "API_KEY":
 		if a["to"] == "query" {
 			q := req.URL.Query()
@@ -345,6 +355,14 @@ func (c *resourceCache) get(key string, load func() (any, error)) (any, error) {
 	return v, nil
 }
 
+func (c *resourceCache) destination(ctx context.Context, ev model.Event) (model.Destination, error) {
+	v, err := c.get(ev.DestinationID, func() (any, error) { return c.store.GetDestination(ctx, ev.TeamID, ev.DestinationID) })
+	if err != nil {
+		return model.Destination{}, fmt.Errorf("load destination %s: %w", ev.DestinationID, err)
+	}
+	return v.(model.Destination), nil
+}
+
 func (c *resourceCache) target(ctx context.Context, ev model.Event) (target, error) {
 	var tg target
 	v, err := c.get(ev.SourceID, func() (any, error) { return c.store.GetSource(ctx, ev.TeamID, ev.SourceID) })
@@ -352,11 +370,9 @@ func (c *resourceCache) target(ctx context.Context, ev model.Event) (target, err
 		return tg, fmt.Errorf("load source %s: %w", ev.SourceID, err)
 	}
 	tg.source = v.(model.Source)
-	v, err = c.get(ev.DestinationID, func() (any, error) { return c.store.GetDestination(ctx, ev.TeamID, ev.DestinationID) })
-	if err != nil {
-		return tg, fmt.Errorf("load destination %s: %w", ev.DestinationID, err)
+	if tg.destination, err = c.destination(ctx, ev); err != nil {
+		return tg, err
 	}
-	tg.destination = v.(model.Destination)
 	v, err = c.get(ev.ConnectionID, func() (any, error) {
 		conn, err := c.store.GetConnection(ctx, ev.TeamID, ev.ConnectionID)
 		if err != nil {

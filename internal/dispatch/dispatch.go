@@ -28,6 +28,8 @@ import (
 type Store interface {
 	ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, error)
 	ClaimEvent(ctx context.Context, teamID, id string, c store.Claim) (model.Event, error)
+	ReleaseEvent(ctx context.Context, id, owner string, dueAt time.Time) error
+	AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time) (bool, time.Time, error)
 	RecordAttempt(ctx context.Context, r store.AttemptOutcome) error
 	ReleaseLeases(ctx context.Context, owner string) error
 	GetSource(ctx context.Context, teamID, id string) (model.Source, error)
@@ -77,11 +79,13 @@ type Config struct {
 
 // Dispatcher is the long-running delivery stage.
 type Dispatcher struct {
-	store  Store
-	cfg    Config
-	log    *slog.Logger
-	wake   *wakeup.Signal
-	client *http.Client
+	store    Store
+	cfg      Config
+	log      *slog.Logger
+	wake     *wakeup.Signal
+	client   *http.Client
+	throttle *throttle
+	oauth    *oauthTokens
 
 	slots  chan struct{} // one token per free worker
 	cancel context.CancelFunc
@@ -115,13 +119,15 @@ func New(st Store, cfg Config) *Dispatcher {
 		client = newHTTPClient(cfg.Workers)
 	}
 	d := &Dispatcher{
-		store:  st,
-		cfg:    cfg,
-		log:    cfg.Logger,
-		wake:   wakeup.New(),
-		client: client,
-		slots:  make(chan struct{}, cfg.Workers),
-		done:   make(chan struct{}),
+		store:    st,
+		cfg:      cfg,
+		log:      cfg.Logger,
+		wake:     wakeup.New(),
+		client:   client,
+		throttle: newThrottle(),
+		oauth:    newOAuthTokens(client),
+		slots:    make(chan struct{}, cfg.Workers),
+		done:     make(chan struct{}),
 	}
 	for range cfg.Workers {
 		d.slots <- struct{}{}
@@ -181,7 +187,9 @@ func (d *Dispatcher) loop(ctx context.Context) {
 				break collect
 			}
 		}
-		events, err := d.store.ClaimEvents(ctx, store.Claim{Owner: d.cfg.Owner, Limit: free, Lease: d.cfg.Lease, Now: time.Now().UTC()})
+		now := time.Now().UTC()
+		events, err := d.store.ClaimEvents(ctx, store.Claim{Owner: d.cfg.Owner, Limit: free, Lease: d.cfg.Lease, Now: now,
+			ExcludeDestinations: d.throttle.excluded(now)})
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("dispatch: claim events", "err", err)
 		}
@@ -189,11 +197,15 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		// configuration changes apply to the next attempt.
 		cache := newResourceCache(d.store)
 		for _, ev := range events {
+			if !d.admit(ctx, cache, ev, now) {
+				continue
+			}
 			free--
 			d.wg.Add(1)
 			go func(ev model.Event) {
 				defer func() { d.slots <- struct{}{}; d.wg.Done() }()
 				d.attempt(ctx, cache, ev, ev.NextTrigger)
+				d.finished(context.WithoutCancel(ctx), cache, ev)
 			}(ev)
 		}
 		for range free {

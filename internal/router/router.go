@@ -4,13 +4,14 @@
 // together (store.Routing), so a crash at any point neither loses nor
 // duplicates events.
 //
-// Rules are applied here in Hookdeck's order — transform → filter →
-// deduplicate → delay — in Router.route; the retry rule is the
-// dispatcher's.
+// Rules are applied here in Hookdeck's order — transform → filter (or the
+// reverse when the rules array says so) → deduplicate → delay — see
+// pipeline.go; the retry rule is the dispatcher's.
 package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/sluice-gw/sluice/internal/model"
 	"github.com/sluice-gw/sluice/internal/rules"
+	"github.com/sluice-gw/sluice/internal/rules/transform"
 	"github.com/sluice-gw/sluice/internal/store"
 	"github.com/sluice-gw/sluice/internal/wakeup"
 )
@@ -29,6 +31,8 @@ type Store interface {
 	CompleteRouting(ctx context.Context, outcomes []store.RoutingOutcome) error
 	ListConnections(ctx context.Context, f store.ConnectionFilter) ([]model.Connection, error)
 	GetDestination(ctx context.Context, teamID, id string) (model.Destination, error)
+	GetTransformation(ctx context.Context, teamID, id string) (model.Transformation, error)
+	CheckDedup(ctx context.Context, keys []store.DedupKey, now time.Time) ([]bool, error)
 }
 
 // Config configures a Router. Zero fields take the defaults.
@@ -45,7 +49,9 @@ type Config struct {
 	// OnRouted is called after events were committed; due is the earliest
 	// time one of them may be delivered.
 	OnRouted func(due time.Time)
-	Logger   *slog.Logger
+	// Transforms runs transform rules; nil makes every transform rule fail.
+	Transforms *transform.Engine
+	Logger     *slog.Logger
 }
 
 // Router is the long-running routing stage.
@@ -133,28 +139,53 @@ func (r *Router) routeBatch(ctx context.Context) (int, error) {
 	}
 	targets := newTargetCache(r.store)
 	outcomes := make([]store.RoutingOutcome, 0, len(reqs))
-	due := time.Time{}
+	var (
+		keys    []store.DedupKey
+		pending []pendingDedup
+	)
+	// Routing uses the context's values but must commit even during
+	// shutdown, so that claimed work is not left to lease expiry.
+	ctx = context.WithoutCancel(ctx)
 	for _, req := range reqs {
-		out, err := r.route(ctx, targets, req, nil, now)
+		out, k, p, err := r.route(ctx, targets, req, nil, now)
 		if err != nil {
 			// Leave it claimed: the lease expires and it is retried.
 			r.log.Error("router: route request", "request_id", req.ID, "err", err)
 			continue
 		}
+		for i := range p {
+			p[i].outcome = len(outcomes)
+		}
+		keys, pending = append(keys, k...), append(pending, p...)
 		outcomes = append(outcomes, out)
+	}
+	if err := r.commit(ctx, outcomes, keys, pending, now); err != nil {
+		return len(reqs), err
+	}
+	return len(reqs), nil
+}
+
+// commit applies deduplication, stores the outcomes and wakes delivery.
+func (r *Router) commit(ctx context.Context, outcomes []store.RoutingOutcome, keys []store.DedupKey, pending []pendingDedup, now time.Time) error {
+	if err := r.applyDedup(ctx, outcomes, keys, pending, now); err != nil {
+		return err
+	}
+	if err := r.store.CompleteRouting(ctx, outcomes); err != nil {
+		return fmt.Errorf("complete routing: %w", err)
+	}
+	var due time.Time
+	for _, out := range outcomes {
+		if len(out.Events) == 0 {
+			continue
+		}
 		if d := earliest(out.Events, now); due.IsZero() || d.Before(due) {
 			due = d
 		}
 	}
-	// Routing uses the context's values but must commit even during
-	// shutdown, so that claimed work is not left to lease expiry.
-	if err := r.store.CompleteRouting(context.WithoutCancel(ctx), outcomes); err != nil {
-		return len(reqs), fmt.Errorf("complete routing: %w", err)
-	}
 	if !due.IsZero() {
 		r.cfg.OnRouted(due)
 	}
-	return len(reqs), nil
+	return nil
 }
 
 // RetryRequest routes an already routed request again (Hookdeck's request
@@ -165,34 +196,38 @@ func (r *Router) RetryRequest(ctx context.Context, req model.Request, connection
 		return nil, fmt.Errorf("request %s was rejected (%s): %w", req.ID, req.RejectionCause, store.ErrConflict)
 	}
 	now := time.Now().UTC()
-	out, err := r.route(ctx, newTargetCache(r.store), req, connectionIDs, now)
+	out, keys, pending, err := r.route(ctx, newTargetCache(r.store), req, connectionIDs, now)
 	if err != nil {
 		return nil, err
 	}
 	out.Rerun = true
-	if err := r.store.CompleteRouting(ctx, []store.RoutingOutcome{out}); err != nil {
-		return nil, fmt.Errorf("store retried events: %w", err)
+	outcomes := []store.RoutingOutcome{out}
+	if err := r.commit(ctx, outcomes, keys, pending, now); err != nil {
+		return nil, err
 	}
-	if len(out.Events) > 0 {
-		r.cfg.OnRouted(earliest(out.Events, now))
-	}
-	return out.Events, nil
+	return outcomes[0].Events, nil
 }
 
 // route decides the events of one request. only, if non-nil, restricts the
-// connections considered.
-func (r *Router) route(ctx context.Context, targets *targetCache, req model.Request, only []string, now time.Time) (store.RoutingOutcome, error) {
+// connections considered. It returns the outcome and the deduplication keys
+// still to check (pending entries index out.Events).
+func (r *Router) route(ctx context.Context, targets *targetCache, req model.Request, only []string, now time.Time) (store.RoutingOutcome, []store.DedupKey, []pendingDedup, error) {
 	out := store.RoutingOutcome{RequestID: req.ID, RoutedAt: now}
+	var (
+		keys    []store.DedupKey
+		pending []pendingDedup
+	)
 	conns, err := targets.connections(ctx, req.TeamID, req.SourceID)
 	if err != nil {
-		return out, err
+		return out, nil, nil, err
 	}
+	in := newView(req.Data)
 	for _, c := range conns {
 		if c.CreatedAt.After(req.CreatedAt) || (only != nil && !contains(only, c.ID)) {
 			continue
 		}
 		if c.DisabledAt != nil {
-			out.Ignored = append(out.Ignored, ignored(req, c, model.IgnoredDisabled, now))
+			out.Ignored = append(out.Ignored, ignored(req, c, model.IgnoredDisabled, nil, now))
 			continue
 		}
 		set, err := rules.Parse(c.Rules)
@@ -203,10 +238,22 @@ func (r *Router) route(ctx context.Context, targets *targetCache, req model.Requ
 		}
 		dest, err := targets.destination(ctx, req.TeamID, c.DestinationID)
 		if err != nil {
-			return out, err
+			return out, nil, nil, err
 		}
-		// Transform, filter and deduplicate rules will act here, before
-		// the event is created; a dropped event becomes out.Ignored.
+		d, err := r.applyRules(ctx, targets, req, c, set, in, now)
+		if err != nil {
+			return out, nil, nil, err
+		}
+		if d.execution != nil {
+			out.Executions = append(out.Executions, *d.execution)
+		}
+		if d.newPayload != nil {
+			out.Payloads = append(out.Payloads, *d.newPayload)
+		}
+		if d.ignoredCause != "" {
+			out.Ignored = append(out.Ignored, ignored(req, c, d.ignoredCause, d.ignoredMeta, now))
+			continue
+		}
 		ev := model.Event{
 			ID:            model.NewID(model.PrefixEvent),
 			TeamID:        req.TeamID,
@@ -214,7 +261,7 @@ func (r *Router) route(ctx context.Context, targets *targetCache, req model.Requ
 			SourceID:      req.SourceID,
 			DestinationID: c.DestinationID,
 			RequestID:     req.ID,
-			DataID:        req.Data.ID,
+			DataID:        d.data.ID,
 			Status:        model.EventQueued,
 			NextTrigger:   model.TriggerInitial,
 			CreatedAt:     now,
@@ -224,24 +271,32 @@ func (r *Router) route(ctx context.Context, targets *targetCache, req model.Requ
 			at := now.Add(set.Delay.Delay)
 			ev.Status, ev.NextAttemptAt = model.EventScheduled, &at
 		}
-		if dest.Type == model.DestinationCLI {
+		cli := dest.Type == model.DestinationCLI
+		if cli {
 			out.CLIEvents++
+		}
+		if d.dedupKey != "" {
+			keys = append(keys, store.DedupKey{ConnectionID: c.ID, Hash: d.dedupKey, RequestID: req.ID, ExpiresAt: now.Add(set.Deduplicate.Window)})
+			pending = append(pending, pendingDedup{event: len(out.Events), cli: cli})
 		}
 		out.Events = append(out.Events, ev)
 	}
-	return out, nil
+	return out, keys, pending, nil
 }
 
-func ignored(req model.Request, c model.Connection, cause string, now time.Time) model.IgnoredEvent {
+func ignored(req model.Request, c model.Connection, cause string, meta json.RawMessage, now time.Time) model.IgnoredEvent {
 	return model.IgnoredEvent{
 		ID:           model.NewID(model.PrefixIgnored),
 		TeamID:       req.TeamID,
 		ConnectionID: c.ID,
 		RequestID:    req.ID,
 		Cause:        cause,
+		Meta:         meta,
 		CreatedAt:    now,
 	}
 }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 
 // earliest is the first due time among events (now when any is due now).
 func earliest(events []model.Event, now time.Time) time.Time {
@@ -272,10 +327,23 @@ type targetCache struct {
 	store Store
 	conns map[string][]model.Connection
 	dests map[string]model.Destination
+	trans map[string]model.Transformation
 }
 
 func newTargetCache(st Store) *targetCache {
-	return &targetCache{store: st, conns: map[string][]model.Connection{}, dests: map[string]model.Destination{}}
+	return &targetCache{store: st, conns: map[string][]model.Connection{}, dests: map[string]model.Destination{}, trans: map[string]model.Transformation{}}
+}
+
+func (c *targetCache) transformation(ctx context.Context, teamID, id string) (model.Transformation, error) {
+	if t, ok := c.trans[id]; ok {
+		return t, nil
+	}
+	t, err := c.store.GetTransformation(ctx, teamID, id)
+	if err != nil {
+		return t, fmt.Errorf("get transformation %s: %w", id, err)
+	}
+	c.trans[id] = t
+	return t, nil
 }
 
 func (c *targetCache) connections(ctx context.Context, teamID, sourceID string) ([]model.Connection, error) {

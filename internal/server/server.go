@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/ingest"
 	"github.com/sluice-gw/sluice/internal/model"
 	"github.com/sluice-gw/sluice/internal/router"
+	"github.com/sluice-gw/sluice/internal/rules/transform"
 	"github.com/sluice-gw/sluice/internal/store"
 	"github.com/sluice-gw/sluice/internal/store/pgstore"
 	"github.com/sluice-gw/sluice/internal/store/sqlitestore"
@@ -146,9 +147,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Logger:        s.log,
 	})
 	s.router = router.New(s.store, router.Config{
-		Owner:    owner,
-		OnRouted: s.dispatcher.WakeAt,
-		Logger:   s.log,
+		Owner:      owner,
+		OnRouted:   s.dispatcher.WakeAt,
+		Transforms: transform.NewEngine(transform.Config{}),
+		Logger:     s.log,
 	})
 	ingestHandler := ingest.New(s.store, ingest.Config{
 		TeamID:       s.team.ID,
