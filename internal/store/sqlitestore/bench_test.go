@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"fmt"
+	"log/slog"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -12,15 +13,17 @@ import (
 
 // BenchmarkInsertRequest measures durable ingest: concurrent InsertRequest
 // calls with 1 KiB bodies, group-committed. goroutines is the number of
-// concurrent callers; rows/commit is the mean batch the committer formed.
-// maxbatch=1 turns group commit off for comparison.
+// concurrent callers (a multiple of GOMAXPROCS); rows/commit is the mean
+// batch the committer formed. maxbatch=1 turns group commit off for
+// comparison.
 func BenchmarkInsertRequest(b *testing.B) {
+	procs := runtime.GOMAXPROCS(0)
 	for _, bc := range []struct {
-		goroutines, maxBatch int
-	}{{1, 0}, {16, 0}, {64, 0}, {64, 1}} {
-		b.Run(fmt.Sprintf("goroutines=%d/maxbatch=%d", bc.goroutines, bc.maxBatch), func(b *testing.B) {
+		parallelism, maxBatch int
+	}{{1, 0}, {8, 0}, {32, 0}, {32, 1}} {
+		b.Run(fmt.Sprintf("goroutines=%d/maxbatch=%d", bc.parallelism*procs, bc.maxBatch), func(b *testing.B) {
 			var commits, rows atomic.Int64
-			s := openTest(b, Options{MaxBatch: bc.maxBatch, OnCommit: func(n int) {
+			s := openTest(b, Options{MaxBatch: bc.maxBatch, Logger: slog.New(slog.DiscardHandler), OnCommit: func(n int) {
 				commits.Add(1)
 				rows.Add(int64(n))
 			}})
@@ -36,7 +39,7 @@ func BenchmarkInsertRequest(b *testing.B) {
 			commits.Store(0)
 			rows.Store(0)
 			b.SetBytes(int64(len(body)))
-			b.SetParallelism(max(1, bc.goroutines/max(1, testingProcs())))
+			b.SetParallelism(bc.parallelism)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
@@ -61,7 +64,3 @@ func BenchmarkInsertRequest(b *testing.B) {
 		})
 	}
 }
-
-// testingProcs is GOMAXPROCS, the factor RunParallel multiplies
-// SetParallelism by.
-func testingProcs() int { return runtime.GOMAXPROCS(0) }
