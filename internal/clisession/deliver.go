@@ -125,13 +125,17 @@ func (h *Hub) DeliverCLI(ctx context.Context, a dispatch.CLIAttempt) (dispatch.C
 		}
 
 		for _, s := range targets {
-			if err := h.send(ctx, s, a); err != nil {
-				h.log.Info("clisession: could not send attempt", "session_id", s.id, "attempt_id", a.AttemptID, "err", err)
-				continue
-			}
+			// Marked before the write: the answer may come back before
+			// the write returns.
 			h.mu.Lock()
 			p.sent[s] = true
 			h.mu.Unlock()
+			if err := h.send(ctx, s, a); err != nil {
+				h.log.Info("clisession: could not send attempt", "session_id", s.id, "attempt_id", a.AttemptID, "err", err)
+				h.mu.Lock()
+				delete(p.sent, s)
+				h.mu.Unlock()
+			}
 		}
 
 		// Who may still answer, and until when a reconnecting one is

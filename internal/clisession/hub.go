@@ -289,13 +289,13 @@ func (h *Hub) Close() {
 	}
 	h.wakeAllLocked()
 	h.mu.Unlock()
-	h.cancel()
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.close("the server is shutting down") }()
 	}
 	wg.Wait()
+	h.cancel()
 	h.wg.Wait()
 }
 

@@ -327,7 +327,6 @@ func (l *listener) run(ctx context.Context) error {
 		connectedOnce = true
 		l.serve(ctx, c)
 		if ctx.Err() != nil {
-			_ = c.Close(websocket.StatusNormalClosure, "bye")
 			return nil
 		}
 		l.out.printf("Connection to Sluice lost; reconnecting…\n")
@@ -403,8 +402,18 @@ func (l *listener) renewSession(ctx context.Context) error {
 
 // serve reads attempts until the connection fails, pinging it meanwhile.
 func (l *listener) serve(ctx context.Context, c *websocket.Conn) {
-	cctx, cancel := context.WithCancel(ctx)
+	// Reads do not use ctx: a cancelled read drops the connection without
+	// a close frame, and the server would wait for the session to come
+	// back. When ctx ends the connection is closed properly instead.
+	cctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = c.Close(websocket.StatusNormalClosure, "bye")
+		case <-cctx.Done():
+		}
+	}()
 	l.mu.Lock()
 	l.conn = c
 	unsent := l.unsent

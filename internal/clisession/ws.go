@@ -76,9 +76,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Info("clisession: CLI connected", "session_id", s.id, "connections", s.connIDs, "remote", r.RemoteAddr)
 	h.requestResume(s.teamID, s.connIDs)
-	h.serveConn(wc)
-	h.detach(wc)
-	h.log.Info("clisession: CLI disconnected", "session_id", s.id)
+	quit := h.serveConn(wc)
+	h.detach(wc, quit)
+	h.log.Info("clisession: CLI disconnected", "session_id", s.id, "quit", quit)
 }
 
 // httpError is a refused handshake.
@@ -154,20 +154,27 @@ func (h *Hub) attach(c *wsConn) bool {
 	return true
 }
 
-// detach removes a closed connection.
-func (h *Hub) detach(c *wsConn) {
+// detach removes a closed connection. When the client closed it normally
+// (it quit), its session is not waited for.
+func (h *Hub) detach(c *wsConn, quit bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c.s.conns = slices.DeleteFunc(c.s.conns, func(x *wsConn) bool { return x == c })
 	if !c.s.live() {
 		c.s.offSince = time.Now()
+		if quit {
+			c.s.offSince = c.s.offSince.Add(-h.cfg.Grace)
+		}
 	}
 	h.wakeAllLocked()
 }
 
 // serveConn reads frames until the connection ends, pinging it meanwhile.
-func (h *Hub) serveConn(c *wsConn) {
-	ctx, cancel := context.WithCancel(h.ctx)
+// It reports whether the client closed the connection normally.
+func (h *Hub) serveConn(c *wsConn) (quit bool) {
+	// Not h.ctx: a cancelled read drops the connection without a close
+	// frame; Close closes the connections properly instead.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	defer c.close("")
 	go func() {
@@ -194,7 +201,7 @@ func (h *Hub) serveConn(c *wsConn) {
 	for {
 		typ, data, err := c.c.Read(ctx)
 		if err != nil {
-			return
+			return websocket.CloseStatus(err) == websocket.StatusNormalClosure
 		}
 		if typ != websocket.MessageText {
 			continue
