@@ -27,7 +27,7 @@ var destinationAuthCases = []destinationAuthCase{
 	{name: "bearer token", authType: "BEARER_TOKEN", auth: `{"token":"tok-0005-abcdef"}`,
 		secret: map[string]string{"token": "tok-0005-abcdef"}},
 	{name: "oauth2 client credentials", authType: "OAUTH2_CLIENT_CREDENTIALS",
-		auth: `{"auth_server":"https://auth.example.test/token","client_id":"cid","client_secret":"csecret-0006","scope":"read write","authentication_type":"bearer"}`,
+		auth:   `{"auth_server":"https://auth.example.test/token","client_id":"cid","client_secret":"csecret-0006","scope":"read write","authentication_type":"bearer"}`,
 		public: map[string]string{"auth_server": "https://auth.example.test/token", "client_id": "cid", "scope": "read write", "authentication_type": "bearer"},
 		secret: map[string]string{"client_secret": "csecret-0006"}},
 }

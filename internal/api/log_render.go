@@ -181,12 +181,8 @@ func renderAttempt(a model.Attempt) attemptJSON {
 
 // renderIgnored renders an ignored event.
 func renderIgnored(ie model.IgnoredEvent) ignoredEventJSON {
-	meta := ie.Meta
-	if len(bytes.TrimSpace(meta)) == 0 {
-		meta = json.RawMessage("null")
-	}
 	return ignoredEventJSON{ID: ie.ID, TeamID: ie.TeamID, WebhookID: ie.ConnectionID, Cause: ie.Cause,
-		RequestID: ie.RequestID, Meta: meta, CreatedAt: ts(ie.CreatedAt)}
+		RequestID: ie.RequestID, Meta: ignoredMeta(ie.Cause, ie.Meta), CreatedAt: ts(ie.CreatedAt)}
 }
 
 // renderBody renders a body as JSON when it parses as a JSON object (or
