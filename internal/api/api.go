@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/model"
+	"github.com/sluice-gw/sluice/internal/rules/transform"
 	"github.com/sluice-gw/sluice/internal/store"
 )
 
@@ -43,6 +44,9 @@ type Config struct {
 	// before they are stored (e.g. verify.Validate); its error becomes a
 	// 422 naming the field. When nil the API checks required fields only.
 	ValidateSource func(model.SourceConfig) error
+	// Transforms validates and test-runs transformation code; share the
+	// router's engine. nil uses an engine with default limits.
+	Transforms *transform.Engine
 	// Logger receives server-side errors; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -181,6 +185,7 @@ func (s *server) routes() {
 	s.requestRoutes()
 	s.eventRoutes()
 	s.attemptRoutes()
+	s.transformationRoutes()
 	s.cliRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Code: codeNotFound,

@@ -104,8 +104,15 @@ func (s *server) createConnection(r *http.Request) (any, error) {
 	if err := applyConnection(in, &model.Connection{}); err != nil {
 		return nil, err // before any source or destination is written
 	}
+	plan, err := s.planRules(r.Context(), in.Rules)
+	if err != nil {
+		return nil, err
+	}
 	src, dst, err := s.resolveEnds(r, in)
 	if err != nil {
+		return nil, err
+	}
+	if in.Rules, err = plan.commit(r.Context(), s); err != nil {
 		return nil, err
 	}
 	if !in.Name.has() {
@@ -131,8 +138,15 @@ func (s *server) upsertConnection(r *http.Request) (any, error) {
 	if err := applyConnection(in, &model.Connection{}); err != nil {
 		return nil, err // before any source or destination is written
 	}
+	plan, err := s.planRules(r.Context(), in.Rules)
+	if err != nil {
+		return nil, err
+	}
 	src, dst, err := s.resolveEnds(r, in)
 	if err != nil {
+		return nil, err
+	}
+	if in.Rules, err = plan.commit(r.Context(), s); err != nil {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
@@ -169,7 +183,11 @@ func (s *server) updateConnection(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.saveConnection(r, connectionInput{Name: in.Name, Description: in.Description, Rules: in.Rules}, &c); err != nil {
+	upd, err := s.prepareRules(r.Context(), connectionInput{Name: in.Name, Description: in.Description, Rules: in.Rules})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.saveConnection(r, upd, &c); err != nil {
 		return nil, err
 	}
 	return s.connectionAnswer(r, c)

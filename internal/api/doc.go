@@ -35,6 +35,37 @@
 //   - POST /connections finds inline sources and destinations by name
 //     (updating them with what is given) like the upsert does, and names
 //     an unnamed connection after its destination.
+//   - Connection rules are stored and rendered as given, each with its
+//     type, except that a transform rule's inline transformation {name,
+//     code, env} is created (or, when that name exists, updated) and the
+//     rule stored as {"type":"transform","transformation_id":…}; a rule
+//     with both fields updates the transformation of that id. Everything
+//     is checked before anything is written; errors name rules[i].field.
+//   - Transformation code is validated on write (it must compile and
+//     register a transform handler; the 422 names the field with line and
+//     column). env is stored as given and rendered in the clear
+//     (encrypted_env and iv are null). A transformation that a connection's
+//     rule uses cannot be deleted (422 listing the connections).
+//   - PUT /transformations/run answers 422 for invalid input (no code, a
+//     syntax error, an unknown transformation_id, webhook_id or event_id)
+//     and 200 with log_level fatal and the error as the last console line
+//     when the code fails at run time. Nothing is saved: request_id (set
+//     when the sample came from event_id), transformation_id and
+//     execution_id are null unless given.
+//   - GET /transformations/{id}/executions/{execution_id} renders
+//     original_event_data and transformed_event_data; the list renders
+//     them with include=data.
+//   - Destination auth types: HOOKDECK_SIGNATURE, CUSTOM_SIGNATURE,
+//     BASIC_AUTH, API_KEY (to: header or query), BEARER_TOKEN and
+//     OAUTH2_CLIENT_CREDENTIALS, in either dialect (config.auth_type +
+//     config.auth, or auth_method {type, config}). OAUTH2_AUTHORIZATION_CODE,
+//     AWS_SIGNATURE and GCP_SERVICE_ACCOUNT are refused with a 422, as are
+//     auth fields the type does not have.
+//   - Ignored events have the OpenAPI meta of their cause (FILTERED: the
+//     parts that did not match; TRANSFORMATION_FAILED: {transformation_id})
+//     and one cause of Sluice's own: DEDUPLICATED, an event a deduplicate
+//     rule dropped, with meta {deduplicate_key} (the digest of the fields
+//     compared).
 //
 // Handlers only decode, call the store (or a retrier) and encode; the
 // dialects' parsing and rendering live in their own files.
