@@ -146,10 +146,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		OnAttempt:     s.cli.ObserveAttempt,
 		Logger:        s.log,
 	})
+	// One transformation engine (its runtime pool and compiled programs)
+	// for the router's transform rules and the API's validation and runs.
+	transforms := transform.NewEngine(transform.Config{})
 	s.router = router.New(s.store, router.Config{
 		Owner:      owner,
 		OnRouted:   s.dispatcher.WakeAt,
-		Transforms: transform.NewEngine(transform.Config{}),
+		Transforms: transforms,
 		Logger:     s.log,
 	})
 	ingestHandler := ingest.New(s.store, ingest.Config{
@@ -171,6 +174,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		CLISessions: s.cli,
 		// Source verification settings are checked on write.
 		ValidateSource: verify.Validate,
+		Transforms:     transforms,
 		Logger:         s.log,
 	})
 	if err != nil {
