@@ -55,6 +55,12 @@ type Committer[T Tx] struct {
 	cfg   Config
 	ops   chan op[T]
 
+	// mu orders Do's hand-over against Close: Do queues under the read
+	// lock only while closed is false, and Close sets closed under the
+	// write lock before it signals the writers, so every queued op is
+	// seen by a writer's final drain.
+	mu        sync.RWMutex
+	closed    bool
 	closeOnce sync.Once
 	closing   chan struct{}
 	wg        sync.WaitGroup
@@ -88,20 +94,30 @@ func New[T Tx](begin BeginFunc[T], cfg Config) *Committer[T] {
 // awaited regardless of ctx, so the answer is always the truth.
 func (c *Committer[T]) Do(ctx context.Context, fn func(T) error) error {
 	o := op[T]{ctx: ctx, fn: fn, done: make(chan error, 1)}
-	select {
-	case <-c.closing:
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
 		return ErrClosed
+	}
+	select {
 	case c.ops <- o:
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return ctx.Err()
 	}
+	c.mu.RUnlock()
 	return <-o.done
 }
 
 // Close stops accepting work, finishes what was handed in, and waits for
 // the writers to exit.
 func (c *Committer[T]) Close() {
-	c.closeOnce.Do(func() { close(c.closing) })
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		close(c.closing)
+	})
 	c.wg.Wait()
 }
 
