@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-gw/sluice/internal/ingest"
+	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/server"
 )
 
@@ -52,6 +53,7 @@ SLUICE_<FLAG>, e.g. SLUICE_API_KEY or SLUICE_INGEST_ADDR.`,
 	f.Int64Var(&o.cfg.MaxBodyBytes, "max-body-bytes", ingest.DefaultMaxBodyBytes, "largest accepted webhook body; larger ones get 413")
 	f.IntVar(&o.cfg.Workers, "workers", 64, "deliveries in flight at once")
 	f.DurationVar(&o.cfg.DeliveryTimeout, "delivery-timeout", 0, "timeout of one delivery attempt (default 60s)")
+	f.DurationVar(&o.cfg.MetricsInterval, "metrics-interval", metrics.DefaultQueueInterval, "how often the queue gauges of /metrics are read from the store")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&o.logJSON, "log-json", false, "write logs as JSON")
 	return cmd

@@ -22,6 +22,7 @@ import (
 	"github.com/sluice-gw/sluice/internal/clisession"
 	"github.com/sluice-gw/sluice/internal/dispatch"
 	"github.com/sluice-gw/sluice/internal/ingest"
+	"github.com/sluice-gw/sluice/internal/metrics"
 	"github.com/sluice-gw/sluice/internal/model"
 	"github.com/sluice-gw/sluice/internal/router"
 	"github.com/sluice-gw/sluice/internal/rules/transform"
@@ -61,6 +62,9 @@ type Config struct {
 	Workers int
 	// DeliveryTimeout bounds one attempt (default 60 s).
 	DeliveryTimeout time.Duration
+	// MetricsInterval is how often the queue gauges of /metrics are
+	// refreshed from the store (default 5 s).
+	MetricsInterval time.Duration
 	Logger          *slog.Logger
 }
 
@@ -78,6 +82,7 @@ type Server struct {
 	router     *router.Router
 	dispatcher *dispatch.Dispatcher
 	cli        *clisession.Hub
+	metrics    *metrics.Metrics
 }
 
 // New opens the store (applying migrations), binds both listeners and
@@ -98,13 +103,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(cfg.Logger)}
 
 	var err error
-	s.store, s.storeDesc, err = openStore(ctx, cfg)
+	s.store, s.storeDesc, err = openStore(ctx, cfg, s.metrics.ObserveCommit)
 	if err != nil {
 		return nil, err
 	}
+	// Every stage writes through the instrumented store (/metrics).
+	s.store = s.metrics.Store(s.store)
 	fail := func(err error) (*Server, error) {
 		s.closeListeners()
 		_ = s.store.Close()
@@ -160,6 +167,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		PublicURL:    s.cfg.PublicURL,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		OnAccepted:   s.router.Wake,
+		OnResult:     s.metrics.ObserveIngest,
 		Logger:       s.log,
 	})
 	apiHandler, err := api.New(api.Config{
@@ -181,8 +189,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.cli.Close()
 		return fail(fmt.Errorf("server: API: %w", err))
 	}
-	s.ingestHTTP = newHTTPServer(ingestHandler, s.log)
-	s.apiHTTP = newHTTPServer(withCLISocket(s.cli, apiHandler), s.log)
+	s.ingestHTTP = newHTTPServer(s.metrics.WrapIngest(ingestHandler), s.log)
+	// GET /metrics is served without authentication, like /healthz.
+	s.apiHTTP = newHTTPServer(s.metrics.Mount(withCLISocket(s.cli, apiHandler)), s.log)
 	return s, nil
 }
 
@@ -235,6 +244,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.dispatcher.Start(ctx); err != nil {
 		return fmt.Errorf("server: start dispatcher: %w", err)
 	}
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	polled := make(chan struct{})
+	go func() { s.metrics.PollQueues(pollCtx, s.store, s.cfg.MetricsInterval); close(polled) }()
 	errc := make(chan error, 2)
 	go func() { errc <- serve(s.ingestHTTP, s.ingestLn, "ingest") }()
 	go func() { errc <- serve(s.apiHTTP, s.apiLn, "API") }()
@@ -259,6 +271,8 @@ func (s *Server) Run(ctx context.Context) error {
 	s.cli.Close()
 	s.router.Stop()
 	s.dispatcher.Stop()
+	stopPoll()
+	<-polled
 	if err := s.store.Close(); err != nil {
 		s.log.Warn("store close", "err", err)
 	}
@@ -280,11 +294,12 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// openStore picks the store from cfg.DB.
-func openStore(ctx context.Context, cfg Config) (store.Store, string, error) {
+// openStore picks the store from cfg.DB; onCommit observes the size of
+// every group commit.
+func openStore(ctx context.Context, cfg Config, onCommit func(size int)) (store.Store, string, error) {
 	db := cfg.DB
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		st, err := pgstore.Open(ctx, db, pgstore.Options{})
+		st, err := pgstore.Open(ctx, db, pgstore.Options{OnCommit: onCommit})
 		if err != nil {
 			return nil, "", fmt.Errorf("server: open PostgreSQL: %w", err)
 		}
@@ -297,7 +312,7 @@ func openStore(ctx context.Context, cfg Config) (store.Store, string, error) {
 		}
 		path = filepath.Join(cfg.DataDir, "sluice.db")
 	}
-	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Logger: cfg.Logger})
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Logger: cfg.Logger, OnCommit: onCommit})
 	if err != nil {
 		return nil, "", fmt.Errorf("server: open SQLite %s: %w", path, err)
 	}
