@@ -239,12 +239,16 @@ func Whoami(ctx context.Context, apiURL, key string, client *http.Client) (strin
 	var out struct {
 		TeamID   string `json:"team_id"`
 		TeamName string `json:"team_name"`
+		NoOrg    string `json:"team_name_no_org"`
 	}
 	if err := c.do(ctx, http.MethodGet, "/cli-auth/validate", nil, &out); err != nil {
 		return "", err
 	}
-	if out.TeamName == "" {
-		return out.TeamID, nil
+	switch {
+	case out.NoOrg != "":
+		return out.NoOrg, nil
+	case out.TeamName != "":
+		return out.TeamName, nil
 	}
-	return out.TeamName, nil
+	return out.TeamID, nil
 }
