@@ -83,14 +83,14 @@ func renderDestination(v version, d model.Destination, reveal bool) any {
 		}
 		return out
 	}
+	// An auth without fields (HOOKDECK_SIGNATURE) is null, which the
+	// document's auth union admits as written (its "Empty" branch); {}
+	// matched two of its branches.
 	cfg := map[string]any{
 		"path_forwarding_disabled": c.PathForwardingDisabled,
 		"http_method":              nullable(c.HTTPMethod),
 		"auth_type":                authType,
 		"auth":                     auth,
-	}
-	if auth == nil {
-		cfg["auth"] = map[string]string{}
 	}
 	switch d.Type {
 	case model.DestinationCLI:
