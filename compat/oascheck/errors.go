@@ -2,12 +2,10 @@ package oascheck
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
 )
 
 // ValidationError is an answer that does not match the document: one
@@ -24,43 +22,50 @@ func (e *ValidationError) Error() string { return strings.Join(e.Problems, "; ")
 // Unwrap returns kin-openapi's error.
 func (e *ValidationError) Unwrap() error { return e.Err }
 
-// describe flattens kin-openapi's validation error into short problems.
+// describe flattens kin-openapi's validation error into short problems:
+// the innermost schema errors, each with its JSON pointer. A oneOf that
+// matched several branches is reported as such.
 func describe(err error) *ValidationError {
 	ve := &ValidationError{Err: err}
 	seen := map[string]bool{}
-	var walk func(error)
-	walk = func(err error) {
-		var me openapi3.MultiError
-		var se *openapi3.SchemaError
-		var re *openapi3filter.ResponseError
-		switch {
-		case errors.As(err, &me):
-			for _, e := range me {
-				walk(e)
-			}
-			return
-		case errors.As(err, &se):
-			if se.Origin != nil {
-				var inner openapi3.MultiError
-				var innerSE *openapi3.SchemaError
-				if errors.As(se.Origin, &inner) || errors.As(se.Origin, &innerSE) {
-					walk(se.Origin)
-					return
-				}
-			}
-			p := fmt.Sprintf("at /%s: %s (value %s)", strings.Join(se.JSONPointer(), "/"), se.Reason, short(se.Value))
-			if !seen[p] {
-				seen[p] = true
-				ve.Problems = append(ve.Problems, p)
-			}
-			return
-		case errors.As(err, &re) && re.Err != nil:
-			walk(re.Err)
-			return
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			ve.Problems = append(ve.Problems, p)
 		}
-		ve.Problems = append(ve.Problems, err.Error())
 	}
-	walk(err)
+	var walk func(error) bool
+	walk = func(err error) bool {
+		if se, ok := err.(*openapi3.SchemaError); ok {
+			// The branches of a wide union all fail for reasons of their
+			// own: report the union, not each branch.
+			wide := se.Schema != nil && se.Schema.Discriminator == nil && len(se.Schema.OneOf)+len(se.Schema.AnyOf) > 3
+			if se.Origin != nil && !wide && se.Origin != openapi3.ErrOneOfConflict && walk(se.Origin) {
+				return true
+			}
+			add(fmt.Sprintf("at /%s: %s (value %s)", strings.Join(se.JSONPointer(), "/"), se.Reason, short(se.Value)))
+			return true
+		}
+		found := false
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				found = walk(e) || found
+			}
+		case interface{ Unwrap() error }:
+			if e := u.Unwrap(); e != nil {
+				found = walk(e)
+			}
+		case openapi3.MultiError:
+			for _, e := range u {
+				found = walk(e) || found
+			}
+		}
+		return found
+	}
+	if !walk(err) {
+		add(err.Error())
+	}
 	return ve
 }
 

@@ -24,9 +24,12 @@
 //
 // # Amended
 //
-// Where the document contradicts itself so that no answer could match it,
-// both copies are amended (see amend): today only Request.rejection_cause,
-// required but without a value for accepted requests, which may be null.
+// Where the document, read strictly, contradicts itself so that no answer
+// could match it, both copies are amended (see amend for each case and
+// why): union wrappers that admit only {}, "Empty" auth branches that
+// match everything, config unions that depend on the resource's type, and
+// Request.rejection_cause, required but without a value for accepted
+// requests.
 //
 // # Skipped
 //
@@ -90,13 +93,13 @@ func Load(path string) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, sp := range []*spec{strict, legacy} {
-		if err := amend(sp.doc); err != nil {
+	for name, keep := range sharedFields {
+		if err := relax(legacy.doc, name, keep); err != nil {
 			return nil, err
 		}
 	}
-	for name, keep := range sharedFields {
-		if err := relax(legacy.doc, name, keep); err != nil {
+	for _, sp := range []*spec{strict, legacy} {
+		if err := amend(sp.doc); err != nil {
 			return nil, err
 		}
 	}
@@ -122,23 +125,6 @@ func loadSpec(raw []byte) (*spec, error) {
 		s.templates = append(s.templates, strings.Split(strings.Trim(p, "/"), "/"))
 	}
 	return s, nil
-}
-
-// amend corrects the document where it contradicts itself, so that no
-// answer could match it:
-//
-//   - Request.rejection_cause is required and refers to the
-//     RequestRejectionCause enum, which has no value for an accepted
-//     request. OpenAPI 3.0 cannot mark a $ref nullable, and Hookdeck (like
-//     the Go SDK's Request type) sends null there; the enum is made
-//     nullable.
-func amend(doc *openapi3.T) error {
-	ref, ok := doc.Components.Schemas["RequestRejectionCause"]
-	if !ok || ref.Value == nil {
-		return fmt.Errorf("oascheck: document has no schema RequestRejectionCause")
-	}
-	ref.Value.Nullable = true
-	return nil
 }
 
 // relax replaces the named component schema, in place so that every
