@@ -88,13 +88,15 @@ type connKey struct{ team, conn string }
 
 // session is one CLI session.
 type session struct {
-	id       string
-	teamID   string
-	connIDs  []string
-	filters  json.RawMessage // as given, for display
-	filter   *filter.RuleFilter
-	conns    []*wsConn // live WebSocket connections, newest last
-	offSince time.Time // when the last connection closed (creation if never connected)
+	id      string
+	teamID  string
+	connIDs []string
+	filters json.RawMessage // as given, for display
+	filter  *filter.RuleFilter
+	conns   []*wsConn // live WebSocket connections, newest last
+	// connected is set once a connection has joined.
+	connected bool
+	offSince  time.Time // when the last connection closed (creation if never connected)
 }
 
 func (s *session) live() bool { return len(s.conns) > 0 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -70,15 +71,25 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c.SetReadLimit(maxFrameBytes)
 	wc := &wsConn{c: c, s: s, binary: hasToken(r.Header.Get(HeaderCapabilities), CapabilityBinary)}
-	if !h.attach(wc) {
+	first, ok := h.attach(wc)
+	if !ok {
 		wc.close("the server is shutting down")
 		return
 	}
-	h.log.Info("clisession: CLI connected", "session_id", s.id, "connections", s.connIDs, "remote", r.RemoteAddr)
+	// Hookdeck's CLI reconnects every minute: only the first connection
+	// of a session is worth an info line.
+	level := slog.LevelDebug
+	if first {
+		level = slog.LevelInfo
+	}
+	h.log.Log(r.Context(), level, "clisession: CLI connected", "session_id", s.id, "connections", s.connIDs, "remote", r.RemoteAddr)
 	h.requestResume(s.teamID, s.connIDs)
 	quit := h.serveConn(wc)
 	h.detach(wc, quit)
-	h.log.Info("clisession: CLI disconnected", "session_id", s.id, "quit", quit)
+	if quit {
+		level = slog.LevelInfo
+	}
+	h.log.Log(context.Background(), level, "clisession: CLI disconnected", "session_id", s.id, "quit", quit)
 }
 
 // httpError is a refused handshake.
@@ -141,17 +152,20 @@ func (h *Hub) sessionFor(r *http.Request, id string) (*session, error) {
 	return s, nil
 }
 
-// attach adds a live connection to its session.
-func (h *Hub) attach(c *wsConn) bool {
+// attach adds a live connection to its session; first reports whether it
+// is the session's first connection.
+func (h *Hub) attach(c *wsConn) (first, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return false, false
 	}
+	first = !c.s.connected
+	c.s.connected = true
 	c.s.conns = append(c.s.conns, c)
 	h.sessions[c.s.id] = c.s // a swept session comes back
 	h.wakeAllLocked()
-	return true
+	return first, true
 }
 
 // detach removes a closed connection. When the client closed it normally
