@@ -179,3 +179,51 @@ type list[T any] struct {
 	Count  int `json:"count"`
 	Models []T `json:"models"`
 }
+
+// cliProc is a long-running CLI command (listen).
+type cliProc struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// start runs a CLI command in the background; it is interrupted (SIGINT,
+// then killed) when the test ends or stop is called.
+func (c *cli) start(args ...string) *cliProc {
+	c.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := c.command(ctx, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	p := &cliProc{cmd: cmd, out: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		c.t.Fatalf("hookdeck %s: %v", strings.Join(args, " "), err)
+	}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t := c.t
+	t.Cleanup(func() {
+		p.stop()
+		if t.Failed() {
+			t.Logf("hookdeck %s output:\n%s", strings.Join(args, " "), p.out.String())
+		}
+	})
+	return p
+}
+
+// stop interrupts the command and waits for it to end.
+func (p *cliProc) stop() {
+	p.cancel()
+	<-p.done
+}
+
+// exited reports whether the command has ended.
+func (p *cliProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}

@@ -196,6 +196,10 @@ func (r Result) String() string {
 // Check validates one answer to req (whose body, if any, has been read).
 func (v *Validator) Check(req *http.Request, status int, header http.Header, body []byte) Result {
 	res := Result{Method: req.Method, Path: req.URL.Path, Status: status, Body: body}
+	if status == http.StatusSwitchingProtocols {
+		res.Skipped = "protocol switch (WebSocket)"
+		return res
+	}
 	date, rest, ok := splitVersion(req.URL.Path)
 	if !ok {
 		res.Skipped = "no /YYYY-MM-DD/ version prefix"

@@ -13,7 +13,8 @@ import (
 
 // Proxy is a recording reverse proxy on loopback in front of an API: a
 // client pointed at URL reaches the target, and every answer is recorded
-// with the Recorder. WebSocket upgrades pass through unrecorded.
+// with the Recorder. WebSocket upgrades pass through; their 101 answer is
+// recorded (without a body) so that tests can see a client connect.
 type Proxy struct {
 	// URL is the proxy's base URL, e.g. http://127.0.0.1:41234.
 	URL string
@@ -30,6 +31,7 @@ func NewProxy(target string, rec *Recorder) (*Proxy, error) {
 	rp := httputil.NewSingleHostReverseProxy(u)
 	rp.ModifyResponse = func(resp *http.Response) error {
 		if resp.StatusCode == http.StatusSwitchingProtocols {
+			rec.Observe(resp.Request, resp.StatusCode, resp.Header, nil)
 			return nil
 		}
 		body, err := io.ReadAll(resp.Body)
