@@ -172,7 +172,7 @@ func (l *listener) run(ctx context.Context) error {
 		if err != nil {
 			if errors.Is(err, errUnknownSession) {
 				l.out.printf("The server no longer knows this session; opening a new one.\n")
-				if err := l.renewSession(ctx); err != nil && ctx.Err() == nil {
+				if err := l.openSession(ctx); err != nil && ctx.Err() == nil {
 					l.out.printf("Could not open a new session: %v\n", err)
 				}
 			} else if isAuthError(err) {
@@ -256,19 +256,6 @@ func (l *listener) dial(ctx context.Context) (*websocket.Conn, error) {
 	}
 	c.SetReadLimit(maxFrameBytes)
 	return c, nil
-}
-
-func (l *listener) renewSession(ctx context.Context) error {
-	ids := make([]string, len(l.conns))
-	for i, c := range l.conns {
-		ids[i] = c.ID
-	}
-	id, err := l.api.createSession(ctx, ids, &l.cfg.Filters)
-	if err != nil {
-		return err
-	}
-	l.session = id
-	return nil
 }
 
 // serve reads attempts until the connection fails, pinging it meanwhile.

@@ -15,15 +15,26 @@ func (l *listener) setup(ctx context.Context) error {
 	if err := l.resolveSources(ctx); err != nil {
 		return err
 	}
+	if err := l.openSession(ctx); err != nil {
+		return err
+	}
+	l.printHeader()
+	return nil
+}
+
+// openSession makes sure every source has its CLI connections (they may
+// have been deleted since) and opens a session for them.
+func (l *listener) openSession(ctx context.Context) error {
+	var conns []apiConnection
 	var ids []string
 	for _, src := range l.sources {
-		conns, err := l.ensureConnections(ctx, src)
+		cs, err := l.ensureConnections(ctx, src)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", src.Name, err)
 		}
-		for _, c := range conns {
+		for _, c := range cs {
 			c.Source = src
-			l.conns = append(l.conns, c)
+			conns = append(conns, c)
 			ids = append(ids, c.ID)
 		}
 	}
@@ -31,8 +42,7 @@ func (l *listener) setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open a listen session: %w", err)
 	}
-	l.session = id
-	l.printHeader()
+	l.conns, l.session = conns, id
 	return nil
 }
 
