@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/compat/oascheck"
-	"github.com/sluice-gw/sluice/internal/store/pgstore/pgtest"
 )
 
 // apiKey is the gateway's key in every test (the Hookdeck CLI wants at
@@ -147,7 +146,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 		fn(t, backend{name: "sqlite", dataDir: t.TempDir()})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := pgtest.NewDatabase(t)
+		dsn := newPostgresDB(t)
 		fn(t, backend{name: "postgres", db: dsn, dataDir: t.TempDir()})
 	})
 }
