@@ -31,6 +31,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(newServeCommand())
 	root.AddCommand(newListenCommand(), newLoginCommand())
+	root.AddCommand(newBenchCommand())
 	return root
 }
 

@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// Report is the outcome of a run; its JSON form is `sluice bench --json`.
+type Report struct {
+	Store       string  `json:"store"`
+	Machine     Machine `json:"machine"`
+	Concurrency int     `json:"concurrency"`
+	BodyBytes   int     `json:"body_bytes"`
+	// Seconds is the length of each measured phase.
+	Seconds  float64 `json:"seconds"`
+	Baseline Phase   `json:"baseline"`
+	Ingest   Phase   `json:"ingest"`
+	// Ratios of the ingest figures to the baseline's.
+	IngestRatio Ratios   `json:"ingest_ratio"`
+	EndToEnd    EndToEnd `json:"end_to_end"`
+	// PeakRSSBytes is the process's peak RSS during the sluice phase
+	// (gateway, generator and destination together).
+	PeakRSSBytes int64    `json:"peak_rss_bytes"`
+	Backlog      *Backlog `json:"backlog,omitempty"`
+}
+
+// Phase is one load-generator run.
+type Phase struct {
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
+	Seconds    float64 `json:"seconds"`
+	PerSec     float64 `json:"req_per_sec"`
+	P50Ms      float64 `json:"p50_ms"`
+	P99Ms      float64 `json:"p99_ms"`
+	FirstError string  `json:"first_error,omitempty"`
+}
+
+func phaseOf(r loadResult) Phase {
+	return Phase{Requests: r.OK, Errors: r.Errors, Seconds: r.Elapsed.Seconds(), PerSec: r.PerSec(),
+		P50Ms: ms(r.Latency.Quantile(0.50)), P99Ms: ms(r.Latency.Quantile(0.99)), FirstError: r.FirstError}
+}
+
+// Ratios compare the ingest phase with the baseline: throughput (higher is
+// better) and latencies (lower is better).
+type Ratios struct {
+	PerSec float64 `json:"req_per_sec"`
+	P50    float64 `json:"p50"`
+	P99    float64 `json:"p99"`
+}
+
+// EndToEnd is webhook sent → delivered, for the ingest phase's webhooks.
+type EndToEnd struct {
+	Acknowledged int64 `json:"acknowledged"`
+	Delivered    int64 `json:"delivered"`
+	// Complete says every acknowledged event was delivered in time.
+	Complete bool `json:"complete"`
+	// Seconds runs from the phase's start to the last delivery.
+	Seconds      float64 `json:"seconds"`
+	EventsPerSec float64 `json:"events_per_sec"`
+	// RatioToBaseline is EventsPerSec over the baseline's req/s.
+	RatioToBaseline float64 `json:"ratio_to_baseline"`
+	P50Ms           float64 `json:"p50_ms"`
+	P99Ms           float64 `json:"p99_ms"`
+}
+
+// Backlog is the backlog phase.
+type Backlog struct {
+	Events          int64   `json:"events"`
+	IngestSeconds   float64 `json:"ingest_seconds"`
+	IngestPerSec    float64 `json:"ingest_req_per_sec"`
+	RoutedSeconds   float64 `json:"routed_seconds"`
+	RSSBeforeBytes  int64   `json:"rss_before_bytes"`
+	RSSHeldMaxBytes int64   `json:"rss_max_while_ingesting_and_held_bytes"`
+	UnpauseSeconds  float64 `json:"unpause_seconds"`
+	Delivered       int64   `json:"delivered"`
+	Complete        bool    `json:"complete"`
+	DrainSeconds    float64 `json:"drain_seconds"`
+	DrainPerSec     float64 `json:"drain_events_per_sec"`
+	// DrainVsEmpty is DrainPerSec over the empty-queue end-to-end rate.
+	DrainVsEmpty     float64 `json:"drain_vs_empty_queue"`
+	RSSDrainMaxBytes int64   `json:"rss_max_while_draining_bytes"`
+	RSSAfterBytes    int64   `json:"rss_after_bytes"`
+}
+
+func (r *Report) ratios() {
+	b, i := r.Baseline, r.Ingest
+	if b.PerSec > 0 {
+		r.IngestRatio.PerSec = i.PerSec / b.PerSec
+		r.EndToEnd.RatioToBaseline = r.EndToEnd.EventsPerSec / b.PerSec
+	}
+	if b.P50Ms > 0 {
+		r.IngestRatio.P50 = i.P50Ms / b.P50Ms
+	}
+	if b.P99Ms > 0 {
+		r.IngestRatio.P99 = i.P99Ms / b.P99Ms
+	}
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the report as a human-readable table.
+func (r *Report) WriteTable(w io.Writer) error {
+	m := r.Machine
+	fmt.Fprintf(w, "sluice bench: %s\n", r.Store)
+	fmt.Fprintf(w, "load: %d keep-alive connections, %d-byte JSON bodies, %.0fs per phase\n", r.Concurrency, r.BodyBytes, r.Seconds)
+	fmt.Fprintf(w, "machine: %d CPUs (%s), %s RAM, load average %.2f before / %.2f after, %s\n\n",
+		m.CPUs, m.CPUModel, mib(m.MemBytes), m.LoadBefore, m.LoadAfter, m.GoVersion)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\treq/s\tp50\tp99\terrors\t")
+	fmt.Fprintf(tw, "hello-world baseline\t%.0f\t%s\t%s\t%d\t\n", r.Baseline.PerSec, msStr(r.Baseline.P50Ms), msStr(r.Baseline.P99Ms), r.Baseline.Errors)
+	fmt.Fprintf(tw, "sluice durable ingest\t%.0f\t%s\t%s\t%d\t\n", r.Ingest.PerSec, msStr(r.Ingest.P50Ms), msStr(r.Ingest.P99Ms), r.Ingest.Errors)
+	fmt.Fprintf(tw, "ratio to baseline\t%.2f×\t%.2f×\t%.2f×\t\t\n", r.IngestRatio.PerSec, r.IngestRatio.P50, r.IngestRatio.P99)
+	e := r.EndToEnd
+	fmt.Fprintf(tw, "end-to-end (sent → delivered)\t%.0f\t%s\t%s\t\t\n", e.EventsPerSec, msStr(e.P50Ms), msStr(e.P99Ms))
+	fmt.Fprintf(tw, "end-to-end ratio to baseline\t%.2f×\t\t\t\t\n", e.RatioToBaseline)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	state := "all delivered"
+	if !e.Complete {
+		state = "NOT all delivered in time"
+	}
+	fmt.Fprintf(w, "\n%d acknowledged, %d deliveries (%s) in %.1fs from the phase's start\n", e.Acknowledged, e.Delivered, state, e.Seconds)
+	fmt.Fprintf(w, "peak RSS during the sluice phase: %s (gateway, generator and destination in one process)\n", mib(r.PeakRSSBytes))
+	if r.Ingest.FirstError != "" {
+		fmt.Fprintf(w, "first ingest error: %s\n", r.Ingest.FirstError)
+	}
+	if b := r.Backlog; b != nil {
+		state := "all delivered"
+		if !b.Complete {
+			state = fmt.Sprintf("only %d delivered in time", b.Delivered)
+		}
+		fmt.Fprintf(w, "\nbacklog: %d events ingested with the connection paused (HOLD), then unpaused\n", b.Events)
+		fmt.Fprintf(w, "  ingest       %.0f req/s over %.1fs (all routed after %.1fs)\n", b.IngestPerSec, b.IngestSeconds, b.RoutedSeconds)
+		fmt.Fprintf(w, "  RSS          %s before, max %s while ingesting and held, max %s while draining, %s after\n",
+			mib(b.RSSBeforeBytes), mib(b.RSSHeldMaxBytes), mib(b.RSSDrainMaxBytes), mib(b.RSSAfterBytes))
+		fmt.Fprintf(w, "  unpause      %.2fs (releases every held event in one transaction)\n", b.UnpauseSeconds)
+		fmt.Fprintf(w, "  drain        %.0f events/s over %.1fs, %s; %.2f× the empty-queue end-to-end rate\n",
+			b.DrainPerSec, b.DrainSeconds, state, b.DrainVsEmpty)
+	}
+	return nil
+}
+
+func msStr(v float64) string {
+	switch {
+	case v == 0:
+		return "-"
+	case v < 10:
+		return fmt.Sprintf("%.2fms", v)
+	case v < 1000:
+		return fmt.Sprintf("%.0fms", v)
+	default:
+		return fmt.Sprintf("%.2fs", v/1000)
+	}
+}
+
+func mib(b int64) string {
+	if b <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20))
+}
