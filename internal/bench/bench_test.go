@@ -80,4 +80,3 @@ func TestBodySize(t *testing.T) {
 		}
 	}
 }
-
