@@ -71,28 +71,64 @@ func (c *programCache) get(code string, maxBytes int) (*goja.Program, *ExecError
 	return prog, err
 }
 
-// compile parses and compiles user code as a non-strict script (like a V8
-// script). Source maps are disabled: goja would otherwise follow a
-// "//# sourceMappingURL=" comment and read that path from the filesystem.
+// wrapperPrefix and wrapperSuffix put user code in a function body, so
+// that each run evaluates it in a fresh scope: its top-level var, let,
+// const, class and function declarations are locals of that run instead of
+// bindings of the shared global environment (a second evaluation of a
+// top-level "let x" in the same runtime would otherwise be a redeclaration
+// error, and a global binding would outlive the run). The prefix is a line
+// of its own, so user line n is line n+1 and columns are unchanged.
+const (
+	wrapperPrefix = "(function () {\n"
+	wrapperSuffix = "\n})"
+	wrapperLines  = 1
+)
+
+// compile checks user code as a script (Hookdeck runs it as one), then
+// compiles it wrapped in a function for execution. Source maps are disabled:
+// goja would otherwise follow a "//# sourceMappingURL=" comment and read
+// that path from the filesystem.
 func compile(code string, maxBytes int) (*goja.Program, *ExecError) {
 	if len(code) > maxBytes {
 		return nil, &ExecError{Kind: KindSyntax,
 			Message: fmt.Sprintf("code is %d bytes; the limit is %d bytes", len(code), maxBytes)}
 	}
-	tree, err := parser.ParseFile(nil, scriptName, code, 0, parser.WithDisableSourceMaps)
+	script, err := parser.ParseFile(nil, scriptName, code, 0, parser.WithDisableSourceMaps)
 	if err != nil {
-		return nil, syntaxError(err)
+		return nil, syntaxError(err, 0)
 	}
-	if idx, ok := findBigInt(tree); ok {
-		p := tree.File.Position(int(idx) - tree.File.Base())
+	if idx, ok := findBigInt(script); ok {
+		p := script.File.Position(int(idx) - script.File.Base())
 		return nil, &ExecError{Kind: KindSyntax, Line: p.Line, Column: p.Column,
 			Message: fmt.Sprintf("SyntaxError: BigInt literals are not supported in transformations (%s:%d:%d)", scriptName, p.Line, p.Column)}
 	}
-	prog, err := goja.CompileAST(tree, false)
+	// A valid script cannot close the wrapper's brace, but check the shape
+	// anyway: a single expression statement holding the function.
+	wrapped, err := parser.ParseFile(nil, scriptName, wrapperPrefix+code+wrapperSuffix, 0, parser.WithDisableSourceMaps)
 	if err != nil {
-		return nil, syntaxError(err)
+		return nil, syntaxError(err, wrapperLines)
+	}
+	if !isWrapper(wrapped) {
+		return nil, &ExecError{Kind: KindSyntax, Message: "SyntaxError: unexpected end of code"}
+	}
+	prog, err := goja.CompileAST(wrapped, false)
+	if err != nil {
+		return nil, syntaxError(err, wrapperLines)
 	}
 	return prog, nil
+}
+
+// isWrapper reports whether tree is exactly one function expression.
+func isWrapper(tree *ast.Program) bool {
+	if len(tree.Body) != 1 {
+		return false
+	}
+	st, ok := tree.Body[0].(*ast.ExpressionStatement)
+	if !ok {
+		return false
+	}
+	_, ok = st.Expression.(*ast.FunctionLiteral)
+	return ok
 }
 
 var (

@@ -217,13 +217,14 @@ func (e *Engine) run(ctx context.Context, code string, env map[string]string, in
 		return Result{}, err
 	}
 	w := startWatch(sb.rt, e.cfg.Timeout, e.cfg.MaxMemoryBytes, e.cfg.MemorySampleInterval)
-	sb.watch = w
+	sb.begin(w)
 	done := make(chan outcome, 1)
 	go func() {
 		var o outcome
 		func() {
 			defer func() {
 				if x := recover(); x != nil {
+					sb.broken = true
 					o = outcome{Result{LogLevel: LevelFatal}, &ExecError{Kind: KindRuntime,
 						Message: fmt.Sprintf("internal error in the JavaScript engine: %v", x)}}
 				}
@@ -232,8 +233,7 @@ func (e *Engine) run(ctx context.Context, code string, env map[string]string, in
 		}()
 		w.stop()
 		done <- o
-		<-e.slots
-		e.refill()
+		e.release(sb, w)
 	}()
 
 	hard := time.NewTimer(e.cfg.Timeout + abandonGrace)
@@ -255,7 +255,7 @@ func (e *Engine) run(ctx context.Context, code string, env map[string]string, in
 	}
 }
 
-// take returns a prepared runtime, or prepares one.
+// take returns an idle runtime, or prepares one.
 func (e *Engine) take() (*sandbox, error) {
 	select {
 	case sb := <-e.idle:
@@ -265,16 +265,26 @@ func (e *Engine) take() (*sandbox, error) {
 	}
 }
 
-// refill prepares a runtime for a later run if the pool has room. It runs
-// on the goroutine of the run that just ended, after its caller was
-// answered, so preparation stays off the request path.
-func (e *Engine) refill() {
-	if len(e.idle) >= cap(e.idle) {
-		return
+// release ends a run on sb's goroutine, after its caller was answered: sb
+// goes back to the pool if it can be reset, otherwise it is dropped and a
+// fresh runtime is prepared in its place, so that preparation (a few
+// milliseconds) stays off the request path. After a run stopped for memory
+// it collects the heap before freeing the slot, so that the next run's
+// watchdog starts from an accurate reading instead of one inflated by the
+// stopped run's garbage.
+func (e *Engine) release(sb *sandbox, w *watch) {
+	if !sb.finish() {
+		sb = nil
 	}
-	sb, err := newSandbox(&e.lim)
-	if err != nil {
-		return
+	if r := w.reason(); r != nil && r.Kind == KindMemory {
+		collectGarbage()
+	}
+	<-e.slots
+	if sb == nil {
+		var err error
+		if sb, err = newSandbox(&e.lim); err != nil {
+			return
+		}
 	}
 	select {
 	case e.idle <- sb:

@@ -325,7 +325,7 @@ func TestRunContract(t *testing.T) {
 
 func TestRunRejectsInvalidOutput(t *testing.T) {
 	t.Parallel()
-	e := setup(t, Config{MaxPayloadBytes: 1 << 20})
+	e := setup(t, Config{MaxPayloadBytes: 1 << 20, Timeout: 5 * time.Second})
 	tests := []struct {
 		name, code, want string
 	}{

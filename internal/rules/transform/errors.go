@@ -56,25 +56,30 @@ const scriptName = "transform.js"
 const maxStackFrames = 10
 
 // syntaxError turns a parse or compile error into an ExecError with the
-// position in the message.
-func syntaxError(err error) *ExecError {
+// position in the message; skip is the number of wrapper lines before the
+// user's first line.
+func syntaxError(err error, skip int) *ExecError {
+	at := func(msg string, line, col int) *ExecError {
+		line -= skip
+		if line < 1 {
+			line, col = 1, 1
+		}
+		return &ExecError{Kind: KindSyntax, Line: line, Column: col,
+			Message: fmt.Sprintf("SyntaxError: %s (%s:%d:%d)", msg, scriptName, line, col)}
+	}
 	var list parser.ErrorList
 	if errors.As(err, &list) && len(list) > 0 {
-		first := list[0]
-		return &ExecError{Kind: KindSyntax, Line: first.Position.Line, Column: first.Position.Column,
-			Message: fmt.Sprintf("SyntaxError: %s (%s:%d:%d)", first.Message, scriptName, first.Position.Line, first.Position.Column)}
+		return at(list[0].Message, list[0].Position.Line, list[0].Position.Column)
 	}
 	var one *parser.Error
 	if errors.As(err, &one) {
-		return &ExecError{Kind: KindSyntax, Line: one.Position.Line, Column: one.Position.Column,
-			Message: fmt.Sprintf("SyntaxError: %s (%s:%d:%d)", one.Message, scriptName, one.Position.Line, one.Position.Column)}
+		return at(one.Message, one.Position.Line, one.Position.Column)
 	}
 	var cse *goja.CompilerSyntaxError
 	if errors.As(err, &cse) {
 		if cse.File != nil {
 			p := cse.File.Position(cse.Offset)
-			return &ExecError{Kind: KindSyntax, Line: p.Line, Column: p.Column,
-				Message: fmt.Sprintf("SyntaxError: %s (%s:%d:%d)", cse.Message, scriptName, p.Line, p.Column)}
+			return at(cse.Message, p.Line, p.Column)
 		}
 		return &ExecError{Kind: KindSyntax, Message: "SyntaxError: " + cse.Message}
 	}
@@ -90,9 +95,10 @@ func exceptionError(desc string, stack []goja.StackFrame) *ExecError {
 	frames := 0
 	for _, f := range stack {
 		pos := f.Position()
-		if pos.Line == 0 { // native frame: nothing useful to show
-			continue
+		if f.SrcName() != scriptName || pos.Line <= wrapperLines {
+			continue // native or sandbox frame: nothing of the user's
 		}
+		pos.Line -= wrapperLines
 		if e.Line == 0 {
 			e.Line, e.Column = pos.Line, pos.Column
 		}

@@ -6,7 +6,7 @@ import (
 	"github.com/dop251/goja"
 )
 
-// hardenSource runs in every fresh runtime before any user code. It removes
+// hardenSource runs once in every new runtime, before any user code. It removes
 // what a transformation must not have and puts length checks in front of
 // the built-ins that allocate in one native step, where neither the
 // interrupt nor the memory watchdog can stop them:
@@ -24,8 +24,8 @@ import (
 //     depth it recurses to (natively, in Go), and throw RangeError beyond
 //     the limits (V8's own messages).
 //
-// Every helper it uses is captured before user code runs, so later changes
-// to globals by user code cannot disarm a guard.
+// Every helper it uses is captured before user code runs, and lockdown
+// freezes the built-ins afterwards, so user code cannot disarm a guard.
 const hardenSource = `(function () {
 'use strict';
 return function harden(maxStr, maxArr, maxArgs, maxDepth) {
@@ -144,7 +144,121 @@ return function harden(maxStr, maxArr, maxArgs, maxDepth) {
 };
 })()`
 
-// hardenProgram is hardenSource compiled once for all runtimes.
-var hardenProgram = sync.OnceValue(func() *goja.Program {
-	return goja.MustCompile("harden.js", hardenSource, false)
-})
+// lockdownSource runs once in every new runtime after hardening and after
+// the host objects (console, addHandler) are installed. It makes the
+// runtime safe to reuse by making everything a script could change either
+// immutable or resettable:
+//
+//   - every object reachable from the global object, plus the intrinsics
+//     only syntax reaches (generator, async function and iterator
+//     prototypes, %ThrowTypeError%), is frozen, so no run can change a
+//     built-in another run will use;
+//   - the global object's own properties become read-only and
+//     non-configurable; it stays extensible so that sloppy code can still
+//     create globals, and the returned reset function deletes whatever a run
+//     added (reporting false when that is impossible: the runtime is then
+//     dropped);
+//   - before freezing, "constructor" and "toString" on the built-in
+//     prototypes, the data properties of Object.prototype, and "name" and
+//     "message" on the Error prototypes become accessors whose setter
+//     defines an own property on the receiver. Without this, freezing makes
+//     ordinary assignments like err.name = 'X' or obj.toString = f fail
+//     (the "override mistake"). Assigning any other built-in name on an
+//     instance still fails, as it would on a frozen prototype, and adding
+//     methods to built-in prototypes is not possible.
+const lockdownSource = `(function () {
+'use strict';
+return function lockdown() {
+  const g = globalThis;
+  const O = Object, defineProperty = O.defineProperty, getPrototypeOf = O.getPrototypeOf;
+  const getOwnPropertyDescriptor = O.getOwnPropertyDescriptor, freeze = O.freeze;
+  const ownKeys = Reflect.ownKeys, deleteProperty = Reflect.deleteProperty, isExtensible = O.isExtensible;
+  const apply = Reflect.apply, TypeErr = TypeError, S = String;
+  const SetCtor = Set, setHas = Set.prototype.has, setAdd = Set.prototype.add;
+
+  const tame = (proto, key) => {
+    const d = getOwnPropertyDescriptor(proto, key);
+    if (d === undefined || !('value' in d) || !d.configurable) return;
+    const value = d.value;
+    defineProperty(proto, key, {
+      get: getOwnPropertyDescriptor({ get [key]() { return value; } }, key).get,
+      set: getOwnPropertyDescriptor({ set [key](v) {
+        if (this === proto) throw new TypeErr("Cannot assign to read only property '" + S(key) + "' of object");
+        if (this === null || (typeof this !== 'object' && typeof this !== 'function')) return;
+        defineProperty(this, key, { value: v, writable: true, enumerable: true, configurable: true });
+      } }, key).set,
+      enumerable: d.enumerable,
+      configurable: false,
+    });
+  };
+  const errorProtos = [Error, TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError, AggregateError]
+    .map((c) => c.prototype);
+  const protos = [Array.prototype, Function.prototype, String.prototype, Number.prototype,
+    Boolean.prototype, Symbol.prototype, Date.prototype, RegExp.prototype, Promise.prototype,
+    Map.prototype, Set.prototype, WeakMap.prototype, WeakSet.prototype].concat(errorProtos);
+  for (const key of ownKeys(O.prototype)) if (typeof key === 'string') tame(O.prototype, key);
+  for (const p of protos) { tame(p, 'constructor'); tame(p, 'toString'); }
+  for (const p of errorProtos) { tame(p, 'name'); tame(p, 'message'); }
+
+  const roots = [
+    getPrototypeOf(function* () {}),
+    getPrototypeOf(async function () {}),
+    getPrototypeOf([][Symbol.iterator]()),
+    getPrototypeOf(''[Symbol.iterator]()),
+    getPrototypeOf(new Map()[Symbol.iterator]()),
+    getPrototypeOf(new Set()[Symbol.iterator]()),
+    getPrototypeOf(''.matchAll(/x/g)),
+    getOwnPropertyDescriptor((function () { 'use strict'; return arguments; })(), 'callee').get,
+    g,
+  ];
+  const seen = new SetCtor();
+  const stack = roots;
+  while (stack.length > 0) {
+    const o = stack.pop();
+    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || apply(setHas, seen, [o])) continue;
+    apply(setAdd, seen, [o]);
+    if (o !== g) freeze(o);
+    stack[stack.length] = getPrototypeOf(o);
+    const keys = ownKeys(o);
+    for (let i = 0; i < keys.length; i++) {
+      const d = getOwnPropertyDescriptor(o, keys[i]);
+      if (d === undefined) continue;
+      if ('value' in d) {
+        stack[stack.length] = d.value;
+      } else {
+        stack[stack.length] = d.get;
+        stack[stack.length] = d.set;
+      }
+    }
+  }
+
+  const baseline = ownKeys(g);
+  const known = new SetCtor(baseline);
+  for (let i = 0; i < baseline.length; i++) {
+    const d = getOwnPropertyDescriptor(g, baseline[i]);
+    if ('value' in d) d.writable = false;
+    d.configurable = false;
+    defineProperty(g, baseline[i], d);
+  }
+  const proto = getPrototypeOf(g), size = baseline.length;
+  return function reset() {
+    if (!isExtensible(g) || getPrototypeOf(g) !== proto) return false;
+    const keys = ownKeys(g);
+    if (keys.length === size) return true;
+    for (let i = 0; i < keys.length; i++) {
+      if (!apply(setHas, known, [keys[i]]) && !deleteProperty(g, keys[i])) return false;
+    }
+    return true;
+  };
+};
+})()`
+
+// hardenProgram and lockdownProgram are compiled once for all runtimes.
+var (
+	hardenProgram = sync.OnceValue(func() *goja.Program {
+		return goja.MustCompile("harden.js", hardenSource, false)
+	})
+	lockdownProgram = sync.OnceValue(func() *goja.Program {
+		return goja.MustCompile("lockdown.js", lockdownSource, false)
+	})
+)

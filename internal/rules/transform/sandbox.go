@@ -18,38 +18,47 @@ type limits struct {
 	maxConsole   int
 }
 
-// sandbox is one goja runtime prepared for exactly one run: hardened
-// built-ins, console capture and addHandler, and nothing else — goja has no
-// require, fetch, timers, filesystem or network unless the host adds them,
-// and this host adds none. A sandbox is never reused: the next run gets a
-// fresh runtime, so nothing a script does to globals or built-ins can reach
-// another run.
+// sandbox is one goja runtime prepared for transformations: hardened
+// built-ins, console capture and addHandler, then locked down (see
+// lockdownSource) so that it can serve many runs without one run seeing
+// another's state. goja has no require, fetch, timers, filesystem or
+// network unless the host adds them, and this host adds none.
+//
+// A sandbox serves one run at a time. After a run it goes back to the pool
+// only if the run ended normally (returned or threw) and reset succeeded;
+// a run stopped by a limit, a stack overflow or an engine panic drops it.
 type sandbox struct {
-	rt         *goja.Runtime
-	lim        *limits
+	rt        *goja.Runtime
+	lim       *limits
+	reset     goja.Callable // deletes globals a run added; false if it cannot
+	protectFn goja.Callable
+	protected func()
+	jsonParse goja.Callable // the original JSON.parse, for json.RawMessage input
+	uses      int
+
+	// Per-run state, cleared by begin.
 	handler    goja.Callable
 	registered bool
 	console    consoleBuffer
-	watch      *watch        // the current run's limits
-	jsonParse  goja.Callable // the original JSON.parse, for json.RawMessage input
-	protectFn  goja.Callable
-	protected  func()
+	watch      *watch
+	broken     bool // the runtime must not be reused
 }
 
-// newSandbox prepares a fresh runtime. It runs no user code.
+// maxSandboxUses bounds how many runs one runtime serves before it is
+// replaced (goja keeps a few process-lifetime tables per runtime, such as
+// the Symbol.for registry, that runs can grow).
+const maxSandboxUses = 10000
+
+// newSandbox prepares a runtime. It runs no user code.
 func newSandbox(l *limits) (*sandbox, error) {
 	rt := goja.New()
 	rt.SetParserOptions(parser.WithDisableSourceMaps)
 	rt.SetMaxCallStackSize(l.maxCallStack)
-	s := &sandbox{rt: rt, lim: l, console: consoleBuffer{max: l.maxConsole}}
+	s := &sandbox{rt: rt, lim: l}
 
-	v, err := rt.RunProgram(hardenProgram())
+	harden, err := setupFunc(rt, hardenProgram())
 	if err != nil {
-		return nil, fmt.Errorf("transform: load hardening: %w", err)
-	}
-	harden, ok := goja.AssertFunction(v)
-	if !ok {
-		return nil, errors.New("transform: hardening script did not return a function")
+		return nil, err
 	}
 	if _, err := harden(goja.Undefined(), rt.ToValue(l.maxStr), rt.ToValue(l.maxArr),
 		rt.ToValue(l.maxArgs), rt.ToValue(maxJSONDepth)); err != nil {
@@ -58,7 +67,6 @@ func newSandbox(l *limits) (*sandbox, error) {
 	if err := s.installJSONGuards(l.maxStr); err != nil {
 		return nil, err
 	}
-
 	console := rt.NewObject()
 	for _, m := range consoleMethods {
 		define(console, m.name, rt.ToValue(s.consoleFunc(m.name, m.rank)))
@@ -74,7 +82,53 @@ func newSandbox(l *limits) (*sandbox, error) {
 		s.protected()
 		return goja.Undefined()
 	}))
+
+	lockdown, err := setupFunc(rt, lockdownProgram())
+	if err != nil {
+		return nil, err
+	}
+	resetValue, err := lockdown(goja.Undefined())
+	if err != nil {
+		return nil, fmt.Errorf("transform: lock down runtime: %w", err)
+	}
+	var ok bool
+	if s.reset, ok = goja.AssertFunction(resetValue); !ok {
+		return nil, errors.New("transform: lockdown did not return a reset function")
+	}
 	return s, nil
+}
+
+// setupFunc runs a setup program, which evaluates to a function.
+func setupFunc(rt *goja.Runtime, p *goja.Program) (goja.Callable, error) {
+	v, err := rt.RunProgram(p)
+	if err != nil {
+		return nil, fmt.Errorf("transform: load setup script: %w", err)
+	}
+	fn, ok := goja.AssertFunction(v)
+	if !ok {
+		return nil, errors.New("transform: setup script did not return a function")
+	}
+	return fn, nil
+}
+
+// begin prepares the sandbox for a run under w.
+func (s *sandbox) begin(w *watch) {
+	s.uses++
+	s.handler, s.registered, s.broken = nil, false, false
+	s.console = consoleBuffer{max: s.lim.maxConsole}
+	s.watch = w
+}
+
+// finish ends a run and reports whether the sandbox may serve another.
+func (s *sandbox) finish() bool {
+	s.handler, s.protected = nil, nil
+	reusable := !s.broken && !s.watch.tripped() && s.uses < maxSandboxUses
+	s.watch = nil
+	if !reusable {
+		return false
+	}
+	ok, err := s.reset(goja.Undefined())
+	return err == nil && ok.ToBoolean()
 }
 
 // addHandler is the global addHandler(name, fn). Only 'transform' exists.
@@ -109,8 +163,8 @@ func (s *sandbox) protect(fn func()) error {
 func (s *sandbox) execute(prog *goja.Program, in *Request, env map[string]string) (Result, error) {
 	var req, ctxArg goja.Value
 	if in != nil {
-		// Input is built before any user code runs: nothing the script
-		// does to Object.prototype can interfere with it.
+		// Input is built before the run's code runs; the built-ins it
+		// relies on are frozen anyway.
 		b := inputBuilder{s: s, budget: s.lim.maxPayload}
 		var ee *ExecError
 		if req, ee = b.request(*in); ee != nil {
@@ -118,7 +172,15 @@ func (s *sandbox) execute(prog *goja.Program, in *Request, env map[string]string
 		}
 		ctxArg = b.context(env)
 	}
-	if _, err := s.rt.RunProgram(prog); err != nil {
+	wrapper, err := s.rt.RunProgram(prog)
+	if err != nil {
+		return s.fail(s.jsError(err))
+	}
+	body, ok := goja.AssertFunction(wrapper)
+	if !ok {
+		return s.fail(&ExecError{Kind: KindRuntime, Message: "internal error: compiled code is not a function"})
+	}
+	if _, err := body(s.rt.GlobalObject()); err != nil {
 		return s.fail(s.jsError(err))
 	}
 	if !s.registered {
@@ -155,10 +217,12 @@ func (s *sandbox) fail(e *ExecError) (Result, error) {
 	return Result{Console: s.console.result(), LogLevel: LevelFatal}, e
 }
 
-// jsError classifies an error from goja.
+// jsError classifies an error from goja. Uncatchable errors mark the
+// runtime broken.
 func (s *sandbox) jsError(err error) *ExecError {
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) {
+		s.broken = true
 		if e, ok := ie.Value().(*ExecError); ok {
 			return e
 		}
@@ -170,10 +234,12 @@ func (s *sandbox) jsError(err error) *ExecError {
 	}
 	if w := s.watch; w != nil && w.tripped() {
 		// A native guard saw the limit first and threw; report the limit.
+		s.broken = true
 		return w.reason()
 	}
 	var so *goja.StackOverflowError
 	if errors.As(err, &so) {
+		s.broken = true
 		return exceptionError("RangeError: Maximum call stack size exceeded", so.Stack())
 	}
 	var ex *goja.Exception
@@ -184,5 +250,6 @@ func (s *sandbox) jsError(err error) *ExecError {
 		}
 		return exceptionError(desc, ex.Stack())
 	}
+	s.broken = true
 	return &ExecError{Kind: KindRuntime, Message: err.Error()}
 }

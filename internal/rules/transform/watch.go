@@ -138,6 +138,14 @@ func readHeap() (heap, live uint64) {
 // confirmation serves whichever runs are waiting.
 var gcMu sync.Mutex
 
+// collectGarbage forces a collection, unless one is already being forced.
+func collectGarbage() {
+	if gcMu.TryLock() {
+		runtime.GC()
+		gcMu.Unlock()
+	}
+}
+
 // confirmLive forces a collection and returns the live heap after it; ok is
 // false when another confirmation is in progress (the caller retries at its
 // next sample).
