@@ -235,3 +235,19 @@ func canonical(t *testing.T, v any) string {
 	out, _ := json.Marshal(x)
 	return string(out)
 }
+
+// TestUpsertEmptySourceType is the Hookdeck CLI's `gateway connection
+// upsert NAME --source-name EXISTING` without --source-type: it sends
+// "type":"" for the source, which keeps the source's type.
+func TestUpsertEmptySourceType(t *testing.T) {
+	b := setup(t)
+	b.must(200, "POST", typedV+"/sources", `{"name":"existing","type":"WEBHOOK"}`)
+	conn := b.must(200, "PUT", typedV+"/connections",
+		`{"name":"cli-existing","source":{"name":"existing","type":""},"destination":{"name":"cli-existing","type":"CLI","config":{"path":"/"}}}`)
+	if got := str(conn, "source", "type"); got != "WEBHOOK" {
+		t.Errorf("source type after the upsert = %q, want WEBHOOK", got)
+	}
+	if got := str(conn, "destination", "type"); got != "CLI" {
+		t.Errorf("destination type = %q, want CLI", got)
+	}
+}

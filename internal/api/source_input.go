@@ -64,9 +64,11 @@ func applySource(in sourceInput, s *model.Source, creating bool, field string, v
 	if err := applyDescription(join(field, "description"), in.Description, &s.Description); err != nil {
 		return err
 	}
-	if in.Type.has() {
+	// An empty type is no type: the Hookdeck CLI's `gateway connection
+	// upsert --source-name X` without --source-type sends "type":"".
+	if in.Type.has() && strings.TrimSpace(in.Type.V) != "" {
 		t := strings.ToUpper(strings.TrimSpace(in.Type.V))
-		if t == "" || len(t) > 64 {
+		if len(t) > 64 {
 			return invalid(join(field, "type"), fmt.Sprintf("is not a source type: %q", in.Type.V))
 		}
 		s.Type = t
