@@ -227,3 +227,9 @@ func (p *cliProc) exited() bool {
 		return false
 	}
 }
+
+// kill ends the command with SIGKILL, as a crash would, and waits.
+func (p *cliProc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
