@@ -41,6 +41,7 @@ type Store interface {
 const (
 	DefaultWorkers         = 64
 	DefaultTimeout         = 60 * time.Second
+	DefaultLease           = 30 * time.Second
 	DefaultPollInterval    = time.Second
 	DefaultMaxResponseBody = 64 << 10
 )
@@ -53,8 +54,10 @@ type Config struct {
 	Workers int
 	// Timeout bounds one attempt (default 60 s, as Hookdeck).
 	Timeout time.Duration
-	// Lease is how long a claimed event is held; it must exceed Timeout
-	// (default Timeout + 30 s).
+	// Lease is how long a claimed event is held before another worker may
+	// take it over (default 30 s). An attempt may run longer than its
+	// lease only if the owner's leases are renewed meanwhile (see
+	// store.Dispatch.RenewLeases; internal/server runs that heartbeat).
 	Lease time.Duration
 	// PollInterval is the backstop poll when no wake-up comes (default 1 s).
 	PollInterval time.Duration
@@ -102,8 +105,8 @@ func New(st Store, cfg Config) *Dispatcher {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	if cfg.Lease <= cfg.Timeout {
-		cfg.Lease = cfg.Timeout + 30*time.Second
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval

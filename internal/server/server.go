@@ -68,8 +68,13 @@ type Config struct {
 	Logger          *slog.Logger
 }
 
+// leaseDuration is how long the router and the dispatcher hold claimed
+// work between heartbeats; a crashed process's work is taken over within it.
+const leaseDuration = 30 * time.Second
+
 // Server is a running gateway.
 type Server struct {
+	heartbeat  *heartbeat
 	cfg        Config
 	log        *slog.Logger
 	store      store.Store
@@ -132,6 +137,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.cfg.PublicURL = strings.TrimRight(s.cfg.PublicURL, "/")
 
 	owner := ownerID()
+	// Router and dispatcher leases are short and renewed by a heartbeat.
+	s.heartbeat = newHeartbeat(s.store, owner, leaseDuration, s.log)
 	// CLI sessions (hookdeck listen, sluice listen): the hub carries CLI
 	// deliveries and, when a session connects, has the dispatcher resume
 	// the events that waited for one.
@@ -146,6 +153,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	})
 	s.dispatcher = dispatch.New(s.store, dispatch.Config{
 		Owner:         owner,
+		Lease:         leaseDuration,
 		Workers:       cfg.Workers,
 		Timeout:       cfg.DeliveryTimeout,
 		SigningSecret: s.team.SigningSecret,
@@ -158,6 +166,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	transforms := transform.NewEngine(transform.Config{})
 	s.router = router.New(s.store, router.Config{
 		Owner:      owner,
+		Lease:      leaseDuration,
 		OnRouted:   s.dispatcher.WakeAt,
 		Transforms: transforms,
 		Logger:     s.log,
@@ -238,6 +247,7 @@ func (s *Server) Team() model.Team { return s.team }
 // batch and in-flight deliveries finish and be recorded, releases leases
 // and closes the store.
 func (s *Server) Run(ctx context.Context) error {
+	s.heartbeat.Start(ctx)
 	if err := s.router.Start(ctx); err != nil {
 		return fmt.Errorf("server: start router: %w", err)
 	}
@@ -271,6 +281,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.cli.Close()
 	s.router.Stop()
 	s.dispatcher.Stop()
+	s.heartbeat.Stop()
 	stopPoll()
 	<-polled
 	if err := s.store.Close(); err != nil {
@@ -311,6 +322,9 @@ func openStore(ctx context.Context, cfg Config, onCommit func(size int)) (store.
 			return nil, "", fmt.Errorf("server: create data dir: %w", err)
 		}
 		path = filepath.Join(cfg.DataDir, "sluice.db")
+	}
+	if err := checkWritable(filepath.Dir(path)); err != nil {
+		return nil, "", err
 	}
 	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Logger: cfg.Logger, OnCommit: onCommit})
 	if err != nil {

@@ -120,6 +120,9 @@ type Claim struct {
 	// ExcludeDestinations, for ClaimEvents, skips events bound for these
 	// destinations (ones the caller knows to be throttled right now).
 	ExcludeDestinations []string
+	// Destination, for ClaimEvents, when set, claims only events bound for
+	// this destination (a rate-limited one whose slot came up).
+	Destination string
 }
 
 // Routing is the router's part: turning requests into events.
@@ -200,6 +203,11 @@ type Dispatch interface {
 	// ReleaseLeases gives up every lease Owner holds (graceful shutdown),
 	// so that the work is claimable at once.
 	ReleaseLeases(ctx context.Context, owner string) error
+	// RenewLeases extends every lease Owner still holds, on events and on
+	// unrouted requests, to until (a heartbeat: leases stay short, so a
+	// dead process's work is taken over quickly, while live work that runs
+	// long keeps its lease). It returns the number of leases renewed.
+	RenewLeases(ctx context.Context, owner string, until time.Time) (int, error)
 	// ReleaseEvent gives up Owner's lease on an event without an attempt
 	// (the destination is throttled), making it due again at dueAt so it
 	// keeps its place in line. A lost lease gives ErrLeaseLost.

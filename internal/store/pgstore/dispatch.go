@@ -28,8 +28,12 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 	args := []any{c.Owner, until, now, c.Limit}
 	exclude := ""
 	if len(c.ExcludeDestinations) > 0 {
-		exclude = "AND destination_id <> ALL($5)"
 		args = append(args, c.ExcludeDestinations)
+		exclude = fmt.Sprintf("AND destination_id <> ALL($%d)", len(args))
+	}
+	if c.Destination != "" {
+		args = append(args, c.Destination)
+		exclude += fmt.Sprintf(" AND destination_id = $%d", len(args))
 	}
 	return many(ctx, s.pool, scanEvent(true), "claim events", `WITH due AS (
 		SELECT id, queue_at FROM events
@@ -163,6 +167,28 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 			WHERE routed_at IS NULL AND rejection_cause = '' AND lease_owner = $1`, owner)
 		return translate(err, "release request leases")
 	})
+}
+
+// RenewLeases extends the owner's leases on events and unrouted requests.
+func (s *Store) RenewLeases(ctx context.Context, owner string, until time.Time) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE events SET lease_until = $2::timestamptz,
+			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE $2::timestamptz END
+			WHERE lease_owner = $1`, owner, ts(until))
+		if err != nil {
+			return translate(err, "renew event leases")
+		}
+		n = int(tag.RowsAffected())
+		tag, err = tx.Exec(ctx, `UPDATE requests SET lease_until = $2
+			WHERE routed_at IS NULL AND rejection_cause = '' AND lease_owner = $1`, owner, ts(until))
+		if err != nil {
+			return translate(err, "renew request leases")
+		}
+		n += int(tag.RowsAffected())
+		return nil
+	})
+	return n, err
 }
 
 // CancelEvent marks a QUEUED, SCHEDULED or HOLD event CANCELLED, ending any

@@ -90,6 +90,9 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 			q.args = append(q.args, d)
 		}
 	}
+	if c.Destination != "" {
+		q.add("destination_id = ?", c.Destination)
+	}
 	pick := `SELECT id, queue_at FROM events` + q.where() + ` ORDER BY queue_at, id LIMIT ?`
 	pickArgs := append(q.args, c.Limit)
 	err := s.write(ctx, "claim events", func(ctx context.Context, tx *sql.Tx) error {
@@ -268,6 +271,29 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 		_, err := tx.ExecContext(ctx, `UPDATE requests SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?`, owner)
 		return err
 	})
+}
+
+// RenewLeases extends the owner's leases on events and unrouted requests.
+func (s *Store) RenewLeases(ctx context.Context, owner string, until time.Time) (int, error) {
+	n := 0
+	err := s.write(ctx, "renew leases of "+owner, func(ctx context.Context, tx *sql.Tx) error {
+		n = 0
+		res, err := tx.ExecContext(ctx, `UPDATE events SET lease_until = ?1,
+			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE ?1 END
+			WHERE lease_owner = ?2`, micros(until), owner)
+		if err != nil {
+			return err
+		}
+		e, _ := res.RowsAffected()
+		res, err = tx.ExecContext(ctx, `UPDATE requests SET lease_until = ?1 WHERE lease_owner = ?2 AND routed_at IS NULL`, micros(until), owner)
+		if err != nil {
+			return err
+		}
+		r, _ := res.RowsAffected()
+		n = int(e + r)
+		return nil
+	})
+	return n, err
 }
 
 // CancelEvent cancels a pending or held event and drops its lease.

@@ -18,6 +18,7 @@ func dispatchCases() []testCase {
 		{"Dispatch/RecordAttempt", testRecordAttempt},
 		{"Dispatch/LeaseLost", testLeaseLost},
 		{"Dispatch/ReleaseLeases", testReleaseLeases},
+		{"Dispatch/RenewLeases", testRenewLeases},
 		{"Dispatch/CancelEvent", testCancelEvent},
 	}
 }
@@ -229,6 +230,29 @@ func testReleaseLeases(t *testing.T, f *fixture) {
 	must(t, "ReleaseLeases", f.s.ReleaseLeases(f.ctx, "a"))
 	sameIDs(t, "claim events by c", f.claimEvents(f.claim("c", 5, time.Second)), []string{e1.ID})
 	sameIDs(t, "claim requests by c", f.claimRequests(f.claim("c", 5, time.Second)), []string{r1.ID})
+}
+
+func testRenewLeases(t *testing.T, f *fixture) {
+	p := f.pipe("p")
+	e1, e2 := f.event(p), f.event(p)
+	r1 := f.request(p.src)
+	// a holds e1 and r1 for a minute, b holds e2 for a minute.
+	sameIDs(t, "claim events by a", f.claimEvents(f.claim("a", 1, time.Minute)), []string{e1.ID})
+	sameIDs(t, "claim events by b", f.claimEvents(f.claim("b", 1, time.Minute)), []string{e2.ID})
+	sameIDs(t, "claim requests by a", f.claimRequests(f.claim("a", 1, time.Minute)), []string{r1.ID})
+	n, err := f.s.RenewLeases(f.ctx, "a", f.at(time.Hour))
+	must(t, "RenewLeases", err)
+	if n != 2 {
+		t.Fatalf("RenewLeases renewed %d leases, want 2", n)
+	}
+	// Two minutes on, b's lease has expired and a's has not.
+	later := store.Claim{Owner: "c", Limit: 5, Lease: time.Second, Now: f.at(2 * time.Minute)}
+	sameIDs(t, "claim events after b's lease expired", f.claimEvents(later), []string{e2.ID})
+	sameIDs(t, "claim requests after a's renewal", f.claimRequests(later), nil)
+	// Past the renewed time, a's work is claimable again.
+	muchLater := store.Claim{Owner: "c", Limit: 5, Lease: time.Second, Now: f.at(2 * time.Hour)}
+	sameIDs(t, "claim events after a's renewed lease", f.claimEvents(muchLater), []string{e2.ID, e1.ID}) // e2 fell due first (at c's short lease end)
+	sameIDs(t, "claim requests after a's renewed lease", f.claimRequests(muchLater), []string{r1.ID})
 }
 
 func testCancelEvent(t *testing.T, f *fixture) {

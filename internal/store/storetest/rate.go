@@ -128,6 +128,18 @@ func testClaimExclude(t *testing.T, f *fixture) {
 	must(t, "ReleaseLeases", f.s.ReleaseLeases(f.ctx, "c"))
 	sameIDs(t, "claim excluding every destination", f.claimEvents(exclude("d", 3*time.Second, d3.ID, d2.ID, d1.ID)), nil)
 	sameIDs(t, "claim excluding none", f.claimEvents(exclude("d", 3*time.Second)), []string{e1.ID, e2.ID, e3.ID, e4.ID})
+
+	// Claim.Destination takes only that destination's events, in order.
+	must(t, "ReleaseLeases", f.s.ReleaseLeases(f.ctx, "d"))
+	only := func(owner string, limit int, d time.Duration, dest string) store.Claim {
+		c := f.claim(owner, limit, d)
+		c.Destination = dest
+		return c
+	}
+	sameIDs(t, "claim one of d1", f.claimEvents(only("e", 1, 4*time.Second, d1.ID)), []string{e1.ID})
+	sameIDs(t, "claim the rest of d1", f.claimEvents(only("e", 5, 4*time.Second, d1.ID)), []string{e4.ID})
+	sameIDs(t, "claim d1 when all are leased", f.claimEvents(only("e", 5, 4*time.Second, d1.ID)), nil)
+	sameIDs(t, "claim d2", f.claimEvents(only("e", 5, 4*time.Second, d2.ID)), []string{e2.ID})
 }
 
 func testAcquireRate(t *testing.T, f *fixture) {
