@@ -191,30 +191,46 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			}
 		}
 		now := time.Now().UTC()
-		events, err := d.store.ClaimEvents(ctx, store.Claim{Owner: d.cfg.Owner, Limit: free, Lease: d.cfg.Lease, Now: now,
-			ExcludeDestinations: d.throttle.excluded(now)})
-		if err != nil && ctx.Err() == nil {
-			d.log.Error("dispatch: claim events", "err", err)
-		}
 		// Resources are loaded once per batch: fresh for every claim, so
 		// configuration changes apply to the next attempt.
 		cache := newResourceCache(d.store)
-		for _, ev := range events {
-			if !d.admit(ctx, cache, ev, now) {
-				continue
-			}
+		start := func(ev model.Event, limited bool) {
 			free--
 			d.wg.Add(1)
-			go func(ev model.Event) {
+			go func() {
 				defer func() { d.slots <- struct{}{}; d.wg.Done() }()
 				d.attempt(ctx, cache, ev, ev.NextTrigger)
-				d.finished(context.WithoutCancel(ctx), cache, ev)
-			}(ev)
+				if limited {
+					d.finished(ev)
+				}
+			}()
+		}
+		claimed := 0
+		for _, ev := range d.claimLimited(ctx, free, now) {
+			claimed++
+			start(ev, true)
+		}
+		var (
+			events []model.Event
+			err    error
+		)
+		if free > 0 {
+			events, err = d.store.ClaimEvents(ctx, store.Claim{Owner: d.cfg.Owner, Limit: free, Lease: d.cfg.Lease, Now: now,
+				ExcludeDestinations: d.throttle.excluded()})
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("dispatch: claim events", "err", err)
+			}
+		}
+		claimed += len(events)
+		for _, ev := range events {
+			if d.admit(ctx, cache, ev) {
+				start(ev, false)
+			}
 		}
 		for range free {
 			d.slots <- struct{}{}
 		}
-		if len(events) > 0 && err == nil {
+		if claimed > 0 && err == nil {
 			continue // more may be due
 		}
 		select {

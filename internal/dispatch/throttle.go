@@ -6,42 +6,33 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/model"
+	"github.com/sluice-gw/sluice/internal/store"
 )
 
-// throttle enforces destinations' rate limits. Per-period limits take
-// slots from the store (store.Dispatch.AcquireRate), so every process on
-// one database shares them; the "concurrent" limit counts this process's
-// attempts in flight. An event that finds its destination throttled is
-// released with its place in line kept, and the destination is left out
-// of claims until its next slot, so limited events wait rather than fail
-// and leave in order of arrival.
+// throttle enforces destinations' rate limits without churning the queue.
+//
+// A destination with a limit is "limited" once one of its events is seen.
+// While limited, general claims skip it, and the claim loop serves it on
+// its own: for a per-period limit it takes a delivery slot from the store
+// (store.Dispatch.AcquireRate, shared by every process on one database)
+// and then claims exactly one event of that destination, the oldest; for a
+// "concurrent" limit it claims as many as the cap leaves room for. Events
+// therefore wait (they are not failed) and leave in order of arrival. When
+// a targeted claim finds nothing, the backlog is gone and the destination
+// goes back to general claims.
 type throttle struct {
-	mu       sync.Mutex
-	until    map[string]time.Time // destination → next slot
-	inflight map[string]int       // destination → attempts in flight
-	full     map[string]bool      // destinations at their concurrency cap
+	mu      sync.Mutex
+	limited map[string]*limitState
+}
+
+type limitState struct {
+	lim      limit
+	next     time.Time // per-period: earliest time to ask for a slot
+	inflight int       // concurrent: attempts in flight in this process
 }
 
 func newThrottle() *throttle {
-	return &throttle{until: map[string]time.Time{}, inflight: map[string]int{}, full: map[string]bool{}}
-}
-
-// excluded lists destinations that claims should skip now.
-func (t *throttle) excluded(now time.Time) []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []string
-	for d, at := range t.until {
-		if at.After(now) {
-			out = append(out, d)
-		} else {
-			delete(t.until, d)
-		}
-	}
-	for d := range t.full {
-		out = append(out, d)
-	}
-	return out
+	return &throttle{limited: map[string]*limitState{}}
 }
 
 // limit describes a destination's rate limit: interval between slots, or a
@@ -56,10 +47,10 @@ func limitOf(d model.Destination) (limit, bool) {
 	if d.Type == model.DestinationCLI || c.RateLimit == nil || *c.RateLimit <= 0 {
 		return limit{}, false
 	}
-	per := map[string]time.Duration{"": time.Second, "second": time.Second, "minute": time.Minute, "hour": time.Hour}
 	if c.RateLimitPeriod == "concurrent" {
 		return limit{concurrent: max(1, int(*c.RateLimit))}, true
 	}
+	per := map[string]time.Duration{"": time.Second, "second": time.Second, "minute": time.Minute, "hour": time.Hour}
 	p, ok := per[c.RateLimitPeriod]
 	if !ok {
 		return limit{}, false
@@ -67,9 +58,106 @@ func limitOf(d model.Destination) (limit, bool) {
 	return limit{interval: time.Duration(float64(p) / *c.RateLimit)}, true
 }
 
-// admit decides whether a claimed event may be attempted now. When it may
-// not, the event is released and its destination excluded until it can.
-func (d *Dispatcher) admit(ctx context.Context, cache *resourceCache, ev model.Event, now time.Time) bool {
+// excluded lists the limited destinations, which general claims skip.
+func (t *throttle) excluded() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.limited))
+	for d := range t.limited {
+		out = append(out, d)
+	}
+	return out
+}
+
+// claimLimited claims the events that limited destinations may take now,
+// at most free of them.
+func (d *Dispatcher) claimLimited(ctx context.Context, free int, now time.Time) []model.Event {
+	t := d.throttle
+	t.mu.Lock()
+	ids := make([]string, 0, len(t.limited))
+	for id := range t.limited {
+		ids = append(ids, id)
+	}
+	t.mu.Unlock()
+
+	var out []model.Event
+	for _, id := range ids {
+		if free <= 0 {
+			break
+		}
+		n := d.capacity(ctx, id, now)
+		if n == 0 {
+			continue
+		}
+		events, err := d.store.ClaimEvents(ctx, store.Claim{Owner: d.cfg.Owner, Limit: min(n, free), Lease: d.cfg.Lease, Now: now, Destination: id})
+		if err != nil {
+			d.log.Error("dispatch: claim events of a limited destination", "destination_id", id, "err", err)
+			continue
+		}
+		t.mu.Lock()
+		st := t.limited[id]
+		if len(events) == 0 {
+			// The backlog is gone (or paused): back to general claims.
+			if st != nil && st.inflight == 0 {
+				delete(t.limited, id)
+			}
+		} else if st != nil && st.lim.concurrent > 0 {
+			st.inflight += len(events)
+		}
+		t.mu.Unlock()
+		free -= len(events)
+		out = append(out, events...)
+	}
+	return out
+}
+
+// capacity is how many events of a limited destination may start now.
+func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) int {
+	t := d.throttle
+	t.mu.Lock()
+	st, ok := t.limited[id]
+	if !ok {
+		t.mu.Unlock()
+		return 0
+	}
+	if st.lim.concurrent > 0 {
+		n := st.lim.concurrent - st.inflight
+		t.mu.Unlock()
+		return max(n, 0)
+	}
+	if st.next.After(now) {
+		t.mu.Unlock()
+		d.WakeAt(st.next)
+		return 0
+	}
+	interval := st.lim.interval
+	t.mu.Unlock()
+
+	ok, next, err := d.store.AcquireRate(ctx, id, interval, now)
+	if err != nil {
+		d.log.Error("dispatch: acquire rate slot", "destination_id", id, "err", err)
+		return 0
+	}
+	if !ok {
+		t.mu.Lock()
+		st.next = next
+		t.mu.Unlock()
+		d.WakeAt(next)
+		return 0
+	}
+	// This slot is ours; the next one is an interval away.
+	t.mu.Lock()
+	st.next = now.Add(interval)
+	t.mu.Unlock()
+	d.WakeAt(now.Add(interval))
+	return 1
+}
+
+// admit decides whether an event from a general claim may be attempted
+// now. An event of a limited destination (seen for the first time here)
+// marks the destination limited and is released, keeping its place, to be
+// claimed again through claimLimited.
+func (d *Dispatcher) admit(ctx context.Context, cache *resourceCache, ev model.Event) bool {
 	dest, err := cache.destination(ctx, ev)
 	if err != nil {
 		return true // the attempt itself reports the problem
@@ -80,64 +168,28 @@ func (d *Dispatcher) admit(ctx context.Context, cache *resourceCache, ev model.E
 	}
 	t := d.throttle
 	t.mu.Lock()
-	if at, ok := t.until[dest.ID]; ok && at.After(now) || t.full[dest.ID] {
-		t.mu.Unlock()
-		d.release(ctx, ev)
-		return false
+	if _, ok := t.limited[dest.ID]; !ok {
+		t.limited[dest.ID] = &limitState{lim: lim}
 	}
-	if lim.concurrent > 0 {
-		if t.inflight[dest.ID] >= lim.concurrent {
-			t.full[dest.ID] = true
-			t.mu.Unlock()
-			d.release(ctx, ev)
-			return false
-		}
-		t.inflight[dest.ID]++
-		if t.inflight[dest.ID] >= lim.concurrent {
-			t.full[dest.ID] = true
-		}
-		t.mu.Unlock()
-		return true
-	}
-	t.mu.Unlock()
-	ok, next, err := d.store.AcquireRate(ctx, dest.ID, lim.interval, now)
-	if err != nil {
-		d.log.Error("dispatch: acquire rate slot", "destination_id", dest.ID, "err", err)
-		d.release(ctx, ev)
-		return false
-	}
-	if ok {
-		return true
-	}
-	t.mu.Lock()
-	t.until[dest.ID] = next
 	t.mu.Unlock()
 	d.release(ctx, ev)
-	d.WakeAt(next)
+	d.Wake()
 	return false
 }
 
-// finished tells the throttle that an admitted attempt is over.
-func (d *Dispatcher) finished(ctx context.Context, cache *resourceCache, ev model.Event) {
-	dest, err := cache.destination(ctx, ev)
-	if err != nil {
-		return
-	}
-	lim, limited := limitOf(dest)
-	if !limited || lim.concurrent == 0 {
-		return
-	}
+// finished tells the throttle that an attempt claimed by claimLimited is
+// over.
+func (d *Dispatcher) finished(ev model.Event) {
 	t := d.throttle
 	t.mu.Lock()
-	if t.inflight[dest.ID] > 0 {
-		t.inflight[dest.ID]--
-	}
-	wasFull := t.full[dest.ID]
-	delete(t.full, dest.ID)
-	t.mu.Unlock()
-	if wasFull {
+	st, ok := t.limited[ev.DestinationID]
+	if ok && st.lim.concurrent > 0 && st.inflight > 0 {
+		st.inflight--
+		t.mu.Unlock()
 		d.Wake()
+		return
 	}
+	t.mu.Unlock()
 }
 
 // release gives a claimed event back without an attempt, keeping its place.
