@@ -86,3 +86,17 @@ func BenchmarkRunSmallParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPrepareRuntime is what a dropped runtime costs to replace:
+// goja.New, hardening, host objects, lockdown.
+func BenchmarkPrepareRuntime(b *testing.B) {
+	lim := NewEngine(Config{}).lim
+	b.ReportAllocs()
+	start := processCPU()
+	for i := 0; i < b.N; i++ {
+		if _, err := newSandbox(&lim); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+}
