@@ -310,6 +310,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 type received struct {
 	Method string
 	Path   string
+	Header http.Header
 	Body   string
 }
 
@@ -336,7 +337,7 @@ func newApp(t *testing.T) *app {
 	a.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		a.mu.Lock()
-		a.got = append(a.got, received{Method: r.Method, Path: r.URL.Path, Body: string(body)})
+		a.got = append(a.got, received{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: string(body)})
 		a.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"ok":true}`)
