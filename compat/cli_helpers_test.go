@@ -3,7 +3,6 @@ package compat
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -113,20 +112,6 @@ func (c *cli) mustJSON(out any, args ...string) {
 	raw := c.must(append(args, "--output", "json")...)
 	if err := json.Unmarshal([]byte(raw), out); err != nil {
 		c.t.Fatalf("hookdeck %s: output is not JSON (%v):\n%s", strings.Join(args, " "), err, raw)
-	}
-}
-
-// writeConfig writes the CLI profile that `hookdeck ci` would write, for
-// servers that do not serve the CLI auth routes yet.
-func (c *cli) writeConfig(key, projectID string) {
-	c.t.Helper()
-	dir := filepath.Join(c.home, ".config", "hookdeck")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		c.t.Fatal(err)
-	}
-	cfg := fmt.Sprintf("profile = \"default\"\n\n[default]\n  api_key = %q\n  project_id = %q\n  project_mode = \"inbound\"\n", key, projectID)
-	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o600); err != nil {
-		c.t.Fatal(err)
 	}
 }
 

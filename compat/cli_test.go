@@ -20,18 +20,20 @@ func TestHookdeckCLI(t *testing.T) {
 		t.Run(cv.version, func(t *testing.T) {
 			t.Parallel()
 			bin := cliBinary(t, cv.version)
-			g := start(t, backend{name: "sqlite", dataDir: t.TempDir()})
-			rec := oascheck.NewRecorder(v)
-			proxy, err := oascheck.NewProxy(g.apiURL, rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = proxy.Close() })
-			c := newCLI(t, bin, proxy.URL, wsBase(g))
-			t.Run("ci", func(t *testing.T) { login(t, c, g) })
-			runCLIGateway(t, c, g)
-			requireDialect(t, rec, cv.api)
-			requireValid(t, rec)
+			forEachBackend(t, func(t *testing.T, b backend) {
+				g := start(t, b)
+				rec := oascheck.NewRecorder(v)
+				proxy, err := oascheck.NewProxy(g.apiURL, rec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = proxy.Close() })
+				c := newCLI(t, bin, proxy.URL, wsBase(g))
+				login(t, c)
+				runCLIGateway(t, c, g)
+				requireDialect(t, rec, cv.api)
+				requireValid(t, rec)
+			})
 		})
 	}
 }
@@ -41,21 +43,12 @@ func wsBase(g *gateway) string {
 	return "ws" + strings.TrimPrefix(g.apiURL, "http") + "/ws"
 }
 
-// login runs `hookdeck ci --api-key`. While the server does not serve the
-// CLI auth routes yet, it writes the profile `ci` would write and skips.
-func login(t *testing.T, c *cli, g *gateway) {
-	out, errOut, err := c.run("ci", "--api-key", apiKey)
-	if err != nil {
-		if strings.Contains(out+errOut, "no route for POST /cli-auth/ci") {
-			c.writeConfig(apiKey, "tm_compat")
-			t.Skip("sluice does not serve POST /{v}/cli-auth/ci yet (CLI auth routes of issue 5 item 1); " +
-				"the CLI profile was written directly")
-		}
-		t.Fatalf("hookdeck ci --api-key: %v\nstdout:\n%s\nstderr:\n%s", err, out, errOut)
-	}
-	who, errOut, err := c.run("whoami")
-	if err != nil {
-		t.Fatalf("hookdeck whoami after ci: %v\n%s%s", err, who, errOut)
+// login runs `hookdeck ci --api-key` (POST /{v}/cli-auth/ci) and
+// `hookdeck whoami` (GET /{v}/cli-auth/validate).
+func login(t *testing.T, c *cli) {
+	c.must("ci", "--api-key", apiKey)
+	if out := c.must("whoami"); !strings.Contains(out, "Logged in as") {
+		t.Errorf("whoami after ci = %q, want the logged-in user", out)
 	}
 }
 
@@ -125,6 +118,8 @@ func runCLIGateway(t *testing.T, c *cli, g *gateway) {
 		t.Errorf("event list by status and source = %d events, want 1", len(evs.Models))
 	}
 
+	inspectCLI(t, c, conn, evt)
+
 	// Retry: one more attempt.
 	c.must("gateway", "event", "retry", evt.ID)
 	var after apiEvent
@@ -145,6 +140,79 @@ func runCLIGateway(t *testing.T, c *cli, g *gateway) {
 	c.mustJSON(&got, "gateway", "connection", "get", conn.ID)
 	if got.PausedAt != nil {
 		t.Errorf("unpaused connection has paused_at %s", *got.PausedAt)
+	}
+}
+
+// inspectCLI reads sources, destinations, requests, events and attempts
+// with the CLI's get/list/count/raw-body commands: each must succeed (so
+// decode) and name the right resources.
+func inspectCLI(t *testing.T, c *cli, conn cliConnection, evt apiEvent) {
+	t.Helper()
+	var srcs list[struct {
+		ID string `json:"id"`
+	}]
+	c.mustJSON(&srcs, "gateway", "source", "list")
+	if len(srcs.Models) != 1 || srcs.Models[0].ID != conn.Source.ID {
+		t.Errorf("source list = %+v, want the source", srcs.Models)
+	}
+	var one struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	}
+	c.mustJSON(&one, "gateway", "source", "get", conn.Source.ID)
+	if one.ID != conn.Source.ID || one.Type != "WEBHOOK" {
+		t.Errorf("source get = %+v", one)
+	}
+	c.must("gateway", "source", "count")
+	var dsts list[struct {
+		ID string `json:"id"`
+	}]
+	c.mustJSON(&dsts, "gateway", "destination", "list")
+	if len(dsts.Models) != 1 || dsts.Models[0].ID != conn.Destination.ID {
+		t.Errorf("destination list = %+v, want the destination", dsts.Models)
+	}
+	c.mustJSON(&one, "gateway", "destination", "get", conn.Destination.ID)
+	if one.ID != conn.Destination.ID || one.Type != "HTTP" {
+		t.Errorf("destination get = %+v", one)
+	}
+	var reqs list[struct {
+		ID       string `json:"id"`
+		Verified *bool  `json:"verified"`
+	}]
+	c.mustJSON(&reqs, "gateway", "request", "list", "--source-id", conn.Source.ID)
+	if len(reqs.Models) != 1 || reqs.Models[0].Verified == nil || !*reqs.Models[0].Verified {
+		t.Errorf("request list = %+v, want one verified request", reqs.Models)
+	}
+	if len(reqs.Models) == 1 {
+		c.mustJSON(&one, "gateway", "request", "get", reqs.Models[0].ID)
+		var evs []apiEvent // the CLI prints this one as a bare array
+		c.mustJSON(&evs, "gateway", "request", "events", reqs.Models[0].ID)
+		if len(evs) != 1 || evs[0].ID != evt.ID {
+			t.Errorf("request events = %+v, want the event", evs)
+		}
+		if out := c.must("gateway", "request", "raw-body", reqs.Models[0].ID); !strings.Contains(out, "cli.test") {
+			t.Errorf("request raw-body = %q, want the body", out)
+		}
+	}
+	var got apiEvent
+	c.mustJSON(&got, "gateway", "event", "get", evt.ID)
+	if got.ID != evt.ID || got.Status != "SUCCESSFUL" {
+		t.Errorf("event get = %+v", got)
+	}
+	if out := c.must("gateway", "event", "raw-body", evt.ID); !strings.Contains(out, "cli.test") {
+		t.Errorf("event raw-body = %q, want the body", out)
+	}
+	var atts list[apiAttempt]
+	c.mustJSON(&atts, "gateway", "attempt", "list", "--event-id", evt.ID)
+	if len(atts.Models) != 1 || atts.Models[0].Status != "SUCCESSFUL" {
+		t.Errorf("attempt list = %+v, want one successful attempt", atts.Models)
+	}
+	if len(atts.Models) == 1 {
+		var a apiAttempt
+		c.mustJSON(&a, "gateway", "attempt", "get", atts.Models[0].ID)
+		if a.ID != atts.Models[0].ID {
+			t.Errorf("attempt get = %+v", a)
+		}
 	}
 }
 

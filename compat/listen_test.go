@@ -32,7 +32,7 @@ func TestHookdeckListen(t *testing.T) {
 			}
 			t.Cleanup(func() { _ = proxy.Close() })
 			c := newCLI(t, bin, proxy.URL, "ws"+strings.TrimPrefix(proxy.URL, "http")+"/ws")
-			c.must("ci", "--api-key", apiKey)
+			login(t, c)
 			runListen(t, c, g, rec)
 			runListenFiltered(t, c, g, rec)
 			runListenResume(t, c, g, rec)
