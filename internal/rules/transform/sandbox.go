@@ -128,7 +128,11 @@ func (s *sandbox) finish() bool {
 		return false
 	}
 	ok, err := s.reset(goja.Undefined())
-	return err == nil && ok.ToBoolean()
+	if err != nil || !ok.ToBoolean() {
+		return false
+	}
+	s.rt.ClearInterrupt() // none can be pending after watch.stop; be sure
+	return true
 }
 
 // addHandler is the global addHandler(name, fn). Only 'transform' exists.

@@ -34,7 +34,7 @@ type watch struct {
 	maxMem   uint64
 	interval time.Duration
 
-	mu       sync.Mutex // guards done and the timers
+	mu       sync.Mutex // guards done, the timers and raising the interrupt
 	done     bool
 	timer    *time.Timer
 	memTimer *time.Timer
@@ -67,8 +67,15 @@ func startWatch(rt *goja.Runtime, timeout time.Duration, maxMem int64, interval 
 	return w
 }
 
-// trip stops the run for the given reason; the first reason wins.
+// trip stops the run for the given reason; the first reason wins. After
+// stop it does nothing: an interrupt raised then would stay pending in the
+// runtime and stop whichever run used it next.
 func (w *watch) trip(e *ExecError) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return
+	}
 	if w.why.CompareAndSwap(nil, e) {
 		w.rt.Interrupt(e)
 	}
@@ -81,7 +88,8 @@ func (w *watch) tripped() bool { return w.why.Load() != nil }
 // reason is why the run was stopped, nil if it was not.
 func (w *watch) reason() *ExecError { return w.why.Load() }
 
-// stop disarms the limits once the run is over.
+// stop disarms the limits once the run is over; no interrupt can be raised
+// after it returns.
 func (w *watch) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
