@@ -25,13 +25,14 @@ type inputBuilder struct {
 	used   int
 }
 
-// errInputTooLarge aborts input conversion past the size budget.
-type errInputTooLarge struct{}
+// inputRefused aborts input conversion: past the size budget, or nested
+// too deep for the JSON parser.
+type inputRefused struct{ msg string }
 
 func (b *inputBuilder) charge(n int) {
 	b.used += n
 	if b.used > b.budget {
-		panic(errInputTooLarge{})
+		panic(inputRefused{fmt.Sprintf("request is larger than the %d-byte limit for transformations", b.budget)})
 	}
 }
 
@@ -39,11 +40,11 @@ func (b *inputBuilder) charge(n int) {
 func (b *inputBuilder) request(in Request) (req goja.Value, err *ExecError) {
 	defer func() {
 		if x := recover(); x != nil {
-			if _, ok := x.(errInputTooLarge); !ok {
+			refused, ok := x.(inputRefused)
+			if !ok {
 				panic(x)
 			}
-			req, err = nil, &ExecError{Kind: KindMemory,
-				Message: fmt.Sprintf("request is larger than the %d-byte limit for transformations", b.budget)}
+			req, err = nil, &ExecError{Kind: KindMemory, Message: refused.msg}
 		}
 	}()
 	rt := b.s.rt
@@ -104,6 +105,10 @@ func (b *inputBuilder) value(v any) goja.Value {
 		return rt.ToValue(f)
 	case json.RawMessage:
 		b.charge(len(x))
+		if jsonDepthExceeds(string(x), maxJSONDepth) {
+			// goja's JSON.parse recurses in Go without a bound.
+			panic(inputRefused{fmt.Sprintf("request body is nested more than %d levels deep", maxJSONDepth)})
+		}
 		parsed, err := b.s.jsonParse(goja.Undefined(), rt.ToValue(string(x)))
 		if err != nil {
 			return rt.ToValue(string(x)) // not JSON: hand it over as text
@@ -375,11 +380,11 @@ func (x *exporter) value(v goja.Value, key string, depth int) (out any, omit boo
 	defer func() { x.path = x.path[:len(x.path)-1] }()
 	if o.ClassName() == "Array" {
 		n := arrayLength(o)
-		x.charge(2 + int(min(n, int64(x.budget))))
+		x.charge(2 + 2*int(min(n, int64(x.budget)))) // at least "0," per element
 		if x.failed() {
 			return nil, true
 		}
-		arr := make([]any, 0, n)
+		arr := make([]any, 0, min(n, 1024))
 		for i := int64(0); i < n && !x.failed(); i++ {
 			k := strconv.FormatInt(i, 10)
 			e, _ := x.value(o.Get(k), k, depth+1)

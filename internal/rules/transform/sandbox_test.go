@@ -2,6 +2,7 @@ package transform
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -299,6 +300,15 @@ func TestLimitsOnPayloadAndConsole(t *testing.T) {
 	e := setup(t, Config{MaxPayloadBytes: 1000, MaxConsoleBytes: 100})
 	_, err := e.Run(context.Background(), `addHandler('transform', r => r)`, nil, Request{Body: strings.Repeat("x", 2000)})
 	execErr(t, err, KindMemory)
+	deep := json.RawMessage(strings.Repeat("[", 300) + strings.Repeat("]", 300))
+	big := setup(t, Config{})
+	_, err = big.Run(context.Background(), `addHandler('transform', r => r)`, nil, Request{Body: json.RawMessage(strings.Repeat("[", 5000) + strings.Repeat("]", 5000))})
+	if ee := execErr(t, err, KindMemory); !strings.Contains(ee.Message, "nested more than") {
+		t.Fatalf("deep raw body: %q", ee.Message)
+	}
+	if _, err = big.Run(context.Background(), `addHandler('transform', r => r)`, nil, Request{Body: deep}); err != nil {
+		t.Fatalf("300-level raw body: %v", err)
+	}
 
 	res, err := e.Run(context.Background(), `addHandler('transform', r => { for (let i = 0; i < 50; i++) console.log('line ' + i + '...'); console.error('last'); return r })`, nil, Request{})
 	if err != nil {
