@@ -3,8 +3,11 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -176,4 +179,45 @@ func TestRateLimit(t *testing.T) {
 			}
 		}
 	})
+}
+
+// With rate_limit 2 per "concurrent", a slow destination never has more
+// than 2 deliveries in flight, and every event is delivered.
+func TestConcurrentLimit(t *testing.T) {
+	g := start(t, backend{name: "sqlite", dataDir: t.TempDir()})
+	var (
+		mu                 sync.Mutex
+		inflight, peak, nd int
+	)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inflight++
+		peak = max(peak, inflight)
+		mu.Unlock()
+		time.Sleep(150 * time.Millisecond)
+		mu.Lock()
+		inflight--
+		nd++
+		mu.Unlock()
+	}))
+	defer slow.Close()
+	var c connection
+	g.mustAPI("POST", "/2025-07-01/connections", map[string]any{
+		"name":   "capped",
+		"source": map[string]any{"name": "many"},
+		"destination": map[string]any{"name": "slow", "config": map[string]any{
+			"url": slow.URL, "rate_limit": 2, "rate_limit_period": "concurrent"}},
+	}, &c)
+	for i := range 12 {
+		if status, _ := send(t, g.ingestURL+"/"+c.Source.ID, nil, fmt.Sprintf(`{"n":%d}`, i)); status != 200 {
+			t.Fatalf("ingest answered %d", status)
+		}
+	}
+	waitFor(t, 20*time.Second, "12 deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return nd == 12 })
+	if peak > 2 {
+		t.Fatalf("%d deliveries were in flight at once, want at most 2", peak)
+	}
+	if peak < 2 {
+		t.Fatalf("at most %d in flight: the cap of 2 was not used", peak)
+	}
 }

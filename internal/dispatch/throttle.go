@@ -26,6 +26,7 @@ type throttle struct {
 }
 
 type limitState struct {
+	teamID   string
 	lim      limit
 	next     time.Time // per-period: earliest time to ask for a slot
 	inflight int       // concurrent: attempts in flight in this process
@@ -85,6 +86,9 @@ func (d *Dispatcher) claimLimited(ctx context.Context, free int, now time.Time) 
 		if free <= 0 {
 			break
 		}
+		if !d.refreshLimit(ctx, id) {
+			continue
+		}
 		n := d.capacity(ctx, id, now)
 		if n == 0 {
 			continue
@@ -109,6 +113,35 @@ func (d *Dispatcher) claimLimited(ctx context.Context, free int, now time.Time) 
 		out = append(out, events...)
 	}
 	return out
+}
+
+// refreshLimit rereads a limited destination's limit, so that a changed
+// limit applies at its next slot; it reports whether the destination is
+// still limited.
+func (d *Dispatcher) refreshLimit(ctx context.Context, id string) bool {
+	t := d.throttle
+	t.mu.Lock()
+	st, ok := t.limited[id]
+	t.mu.Unlock()
+	if !ok {
+		return false
+	}
+	dest, err := d.store.GetDestination(ctx, st.teamID, id)
+	if err != nil {
+		return true // keep the last known limit
+	}
+	lim, limited := limitOf(dest)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !limited {
+		if st.inflight == 0 {
+			delete(t.limited, id)
+		}
+		d.Wake()
+		return false
+	}
+	st.lim = lim
+	return true
 }
 
 // capacity is how many events of a limited destination may start now.
@@ -169,7 +202,7 @@ func (d *Dispatcher) admit(ctx context.Context, cache *resourceCache, ev model.E
 	t := d.throttle
 	t.mu.Lock()
 	if _, ok := t.limited[dest.ID]; !ok {
-		t.limited[dest.ID] = &limitState{lim: lim}
+		t.limited[dest.ID] = &limitState{teamID: ev.TeamID, lim: lim}
 	}
 	t.mu.Unlock()
 	d.release(ctx, ev)
