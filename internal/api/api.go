@@ -2,14 +2,13 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/sluice-gw/sluice/internal/apikey"
 	"github.com/sluice-gw/sluice/internal/model"
 	"github.com/sluice-gw/sluice/internal/rules/transform"
 	"github.com/sluice-gw/sluice/internal/store"
@@ -139,26 +138,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authorized reports whether the request carries the API key, as a bearer
 // token or as the Basic username with an empty (or any) password.
 func (s *server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	scheme, cred, ok := strings.Cut(h, " ")
-	if !ok {
-		return false
-	}
-	cred = strings.TrimSpace(cred)
-	var key string
-	switch strings.ToLower(scheme) {
-	case "bearer":
-		key = cred
-	case "basic":
-		raw, err := base64.StdEncoding.DecodeString(cred)
-		if err != nil {
-			return false
-		}
-		key, _, _ = strings.Cut(string(raw), ":")
-	default:
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.APIKey)) == 1
+	return apikey.Authorized(r, s.cfg.APIKey)
 }
 
 // handlerFunc is an API handler: it returns the value to encode with 200,

@@ -2,7 +2,6 @@ package clisession
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/sluice-gw/sluice/internal/apikey"
 )
 
 // Limits of one WebSocket connection.
@@ -241,25 +242,7 @@ func (h *Hub) serveConn(c *wsConn) (quit bool) {
 
 // authorized checks the API key, as Basic username or Bearer token.
 func (h *Hub) authorized(r *http.Request) bool {
-	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || h.cfg.APIKey == "" {
-		return false
-	}
-	cred = strings.TrimSpace(cred)
-	var key string
-	switch strings.ToLower(scheme) {
-	case "bearer":
-		key = cred
-	case "basic":
-		raw, err := base64.StdEncoding.DecodeString(cred)
-		if err != nil {
-			return false
-		}
-		key, _, _ = strings.Cut(string(raw), ":")
-	default:
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(key), []byte(h.cfg.APIKey)) == 1
+	return apikey.Authorized(r, h.cfg.APIKey)
 }
 
 // refuse answers a handshake with the JSON error the CLI reads.
