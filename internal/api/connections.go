@@ -101,6 +101,9 @@ func (s *server) createConnection(r *http.Request) (any, error) {
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
 	}
+	if err := s.resolveRuleNames(r.Context(), &in); err != nil {
+		return nil, err
+	}
 	if err := applyConnection(in, &model.Connection{}); err != nil {
 		return nil, err // before any source or destination is written
 	}
@@ -133,6 +136,9 @@ func (s *server) upsertConnection(r *http.Request) (any, error) {
 		return nil, err
 	}
 	if err := checkName("name", in.Name.V); err != nil {
+		return nil, err
+	}
+	if err := s.resolveRuleNames(r.Context(), &in); err != nil {
 		return nil, err
 	}
 	if err := applyConnection(in, &model.Connection{}); err != nil {

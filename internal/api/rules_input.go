@@ -18,8 +18,10 @@ import (
 // transformation of that name is updated with the given code (and env, when
 // given) or created, and the stored rule becomes
 // {"type":"transform","transformation_id":"trs_…"}. A rule with both fields
-// updates the transformation of that id with the inline definition. Every
-// check (rule syntax, code, names, ids) runs before anything is written.
+// updates the transformation of that id with the inline definition; an
+// inline name alone references the existing transformation of that name.
+// Every check (rule syntax, code, names, ids) runs before anything is
+// written.
 
 // transformRuleInput is the part of a transform rule the API resolves.
 type transformRuleInput struct {
@@ -75,6 +77,67 @@ func (s *server) planRules(ctx context.Context, given opt[json.RawMessage]) (*ru
 		}
 	}
 	return p, nil
+}
+
+// resolveRuleNames resolves the named transformations of the input's
+// rules (see resolveNamedTransforms); it runs before anything checks them.
+func (s *server) resolveRuleNames(ctx context.Context, in *connectionInput) error {
+	if !in.Rules.has() {
+		return nil
+	}
+	raw, err := s.resolveNamedTransforms(ctx, in.Rules.V)
+	if err != nil {
+		return err
+	}
+	in.Rules.V = raw
+	return nil
+}
+
+// resolveNamedTransforms rewrites each transform rule that only names an
+// existing transformation ({"type":"transform","transformation":{"name":…}},
+// as the Hookdeck CLI's --rule-transform-name sends it) into a reference
+// by id. Anything else, and a name no transformation has, is left for
+// rules.Parse and planTransformRule to judge.
+func (s *server) resolveNamedTransforms(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return raw, nil
+	}
+	changed := false
+	for i, item := range items {
+		var r struct {
+			Type             string                     `json:"type"`
+			TransformationID *string                    `json:"transformation_id"`
+			Transformation   map[string]json.RawMessage `json:"transformation"`
+		}
+		if json.Unmarshal(item, &r) != nil || r.Type != rules.TypeTransform || r.TransformationID != nil || len(r.Transformation) != 1 {
+			continue
+		}
+		var name string
+		if json.Unmarshal(r.Transformation["name"], &name) != nil || name == "" {
+			continue
+		}
+		t, err := s.cfg.Store.GetTransformationByName(ctx, s.cfg.Team.ID, name)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find transformation %q: %w", name, err)
+		}
+		items[i], _ = json.Marshal(struct {
+			Type             string `json:"type"`
+			TransformationID string `json:"transformation_id"`
+		}{rules.TypeTransform, t.ID})
+		changed = true
+	}
+	if !changed {
+		return raw, nil
+	}
+	out, err := json.Marshal(items)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	return out, nil
 }
 
 // planTransformRule checks the transform rule at index i and returns the
@@ -170,6 +233,9 @@ func (p *rulesPlan) commit(ctx context.Context, s *server) (opt[json.RawMessage]
 // the input, writes their inline transformations and returns the input
 // with the rules to store.
 func (s *server) prepareRules(ctx context.Context, in connectionInput) (connectionInput, error) {
+	if err := s.resolveRuleNames(ctx, &in); err != nil {
+		return in, err
+	}
 	if err := applyConnection(in, &model.Connection{}); err != nil {
 		return in, err
 	}

@@ -91,3 +91,25 @@ func TestRuleErrorsNameIndexAndField(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleNamesExistingTransformation is the Hookdeck CLI's
+// `gateway connection upsert --rule-transform-name NAME`: a transform rule
+// with only {"transformation":{"name":…}} references the existing
+// transformation of that name.
+func TestRuleNamesExistingTransformation(t *testing.T) {
+	b := setup(t)
+	code := `addHandler('transform', (request, context) => request);`
+	tr := b.must(200, "POST", typedV+"/transformations", `{"name":"t1","code":"`+code+`"}`)
+	res := b.call("PUT", typedV+"/connections",
+		`{"name":"c","source":{"name":"src"},"destination":{"name":"dst","type":"MOCK_API"},"rules":[{"transformation":{"name":"t1"},"type":"transform"}]}`)
+	if res.status != 200 {
+		t.Fatalf("upsert: %d %s", res.status, res.raw)
+	}
+	want := `[{"type":"transform","transformation_id":"` + str(tr, "id") + `"}]`
+	if got := rawRules(t, res.raw); got != want {
+		t.Errorf("rules = %s, want %s", got, want)
+	}
+	if got := b.must(200, "GET", typedV+"/transformations/"+str(tr, "id"), ""); str(got, "updated_at") != str(tr, "updated_at") {
+		t.Errorf("the referenced transformation was written: updated_at %s, was %s", str(got, "updated_at"), str(tr, "updated_at"))
+	}
+}
