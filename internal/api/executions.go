@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sluice-gw/sluice/internal/model"
+	"github.com/sluice-gw/sluice/internal/rules/transform"
 	"github.com/sluice-gw/sluice/internal/store"
 )
 
@@ -124,7 +125,7 @@ func (s *server) payloadData(ctx context.Context, id string, cache map[string]*s
 		return nil
 	}
 	d := &shortData{
-		Path: p.Path, Query: p.Query, ParsedQuery: parseQueryString(p.Query), Headers: headersOf(p),
+		Path: p.Path, Query: p.Query, ParsedQuery: transform.ParseQuery(p.Query), Headers: headersOf(p),
 		Body: renderBody(p.Body, true), IsLargePayload: len(p.Body) > largePayload,
 	}
 	cache[id] = d

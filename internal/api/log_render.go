@@ -3,10 +3,10 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"net/url"
 	"strings"
 
 	"github.com/sluice-gw/sluice/internal/model"
+	"github.com/sluice-gw/sluice/internal/rules/transform"
 )
 
 // largePayload is the size above which a payload is flagged
@@ -129,7 +129,7 @@ func renderRequest(r model.Request, withData bool) requestJSON {
 	if withData {
 		p := r.Data
 		out.Data = &shortData{
-			Path: p.Path, Query: p.Query, ParsedQuery: parseQueryString(p.Query), Headers: headersOf(p),
+			Path: p.Path, Query: p.Query, ParsedQuery: transform.ParseQuery(p.Query), Headers: headersOf(p),
 			Body: renderBody(p.Body, true), IsLargePayload: len(p.Body) > largePayload,
 		}
 	}
@@ -150,7 +150,7 @@ func renderEvent(e model.Event, dst *model.Destination) eventJSON {
 	if e.Data != nil {
 		p := *e.Data
 		d := &eventData{
-			Method: p.Method, Path: p.Path, Query: p.Query, ParsedQuery: parseQueryString(p.Query),
+			Method: p.Method, Path: p.Path, Query: p.Query, ParsedQuery: transform.ParseQuery(p.Query),
 			Headers: headersOf(p), AppendedHeaders: []string{}, Body: renderBody(p.Body, true),
 			IsLargePayload: len(p.Body) > largePayload,
 		}
@@ -204,21 +204,6 @@ func headersOf(p model.Payload) map[string]string {
 		return map[string]string{}
 	}
 	return p.Headers
-}
-
-// parseQueryString renders a raw query as an object: one value as a
-// string, several as an array.
-func parseQueryString(raw string) map[string]any {
-	out := map[string]any{}
-	vals, _ := url.ParseQuery(raw)
-	for k, vs := range vals {
-		if len(vs) == 1 {
-			out[k] = vs[0]
-		} else {
-			out[k] = vs
-		}
-	}
-	return out
 }
 
 // deliveryURL is where an event's payload goes: the destination URL (or
