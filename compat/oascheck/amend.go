@@ -29,7 +29,18 @@ import (
 //     provider branches. Source and Destination become unions of one
 //     variant per type, discriminated by "type", whose config is that
 //     type's branch.
-//  4. Request.rejection_cause is required and refers to the
+//  4. The auth of a config is a union over auth types (each branch marked
+//     x-docs-type) chosen by the config's own auth_type, which OpenAPI 3.0
+//     cannot say either; {"username","password"} matched BASIC_AUTH and
+//     three providers. Such a config becomes "no auth" (auth_type and auth
+//     absent or null) or one variant per auth type, discriminated by
+//     auth_type, whose auth is that type's branch (or null).
+//  5. "A string or a JSON object" is written anyOf [string, {"type":
+//     "object","properties":{},"additionalProperties":false}], whose
+//     object branch admits only {} (a transformation's request body or
+//     parsed query, filter values, integration configs). Such an object
+//     branch of an anyOf admits any object.
+//  6. Request.rejection_cause is required and refers to the
 //     RequestRejectionCause enum, which has no value for an accepted
 //     request. OpenAPI 3.0 cannot mark a $ref nullable, and Hookdeck (like
 //     the Go SDK's Request type) sends null there; the enum is made
@@ -58,7 +69,23 @@ func amend(doc *openapi3.T) error {
 			return err
 		}
 	}
-	// 4. rejection_cause may be null.
+	// 4. Auth unions discriminated by the config's auth_type.
+	names := make([]string, 0, len(schemas))
+	for name := range schemas {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := discriminateAuth(doc, name); err != nil {
+			return err
+		}
+	}
+	// 5. Free-form object branches of anyOf.
+	seen := map[*openapi3.Schema]bool{}
+	for _, name := range names {
+		freeObjects(schemas[name], seen)
+	}
+	// 6. rejection_cause may be null.
 	rc, ok := schemas["RequestRejectionCause"]
 	if !ok || rc.Value == nil {
 		return fmt.Errorf("oascheck: document has no schema RequestRejectionCause")
@@ -110,4 +137,86 @@ func discriminateByType(doc *openapi3.T, resource, union string) error {
 	sort.Slice(variants, func(i, j int) bool { return variants[i].Ref < variants[j].Ref })
 	*base = openapi3.Schema{Type: base.Type, OneOf: variants, Discriminator: disc, Description: base.Description}
 	return nil
+}
+
+// nullOnly admits null (or an absent property) and nothing else.
+func nullOnly() *openapi3.SchemaRef {
+	return &openapi3.SchemaRef{Value: &openapi3.Schema{Nullable: true, Not: &openapi3.SchemaRef{Value: &openapi3.Schema{}}}}
+}
+
+// discriminateAuth rewrites, in place, the named object schema if it has
+// an auth_type property and an auth property whose union's branches carry
+// x-docs-type: as oneOf "no auth" or a variant per auth type (see amend).
+func discriminateAuth(doc *openapi3.T, name string) error {
+	schemas := doc.Components.Schemas
+	base := schemas[name].Value
+	if base == nil || base.Properties["auth_type"] == nil || base.Properties["auth"] == nil {
+		return nil
+	}
+	union := base.Properties["auth"].Value
+	if union == nil || len(union.OneOf) == 0 {
+		return nil
+	}
+	copyProps := func() openapi3.Schemas {
+		props := openapi3.Schemas{}
+		for k, p := range base.Properties {
+			props[k] = p
+		}
+		return props
+	}
+	disc := &openapi3.Discriminator{PropertyName: "auth_type", Mapping: map[string]openapi3.MappingRef{}}
+	var variants openapi3.SchemaRefs
+	for _, branch := range union.OneOf {
+		typ, _ := branch.Value.Extensions["x-docs-type"].(string)
+		if typ == "" {
+			continue // the "Empty" branch: null, admitted with every type
+		}
+		props := copyProps()
+		props["auth_type"] = &openapi3.SchemaRef{Value: openapi3.NewStringSchema().WithEnum(typ)}
+		props["auth"] = &openapi3.SchemaRef{Value: &openapi3.Schema{Nullable: true, AllOf: openapi3.SchemaRefs{branch}}}
+		vname := name + "Auth" + typ
+		v := &openapi3.Schema{Type: base.Type, Properties: props, Required: append(append([]string(nil), base.Required...), "auth_type"),
+			AdditionalProperties: base.AdditionalProperties, Description: base.Description}
+		ref := "#/components/schemas/" + vname
+		schemas[vname] = &openapi3.SchemaRef{Value: v}
+		variants = append(variants, &openapi3.SchemaRef{Ref: ref, Value: v})
+		disc.Mapping[typ] = openapi3.MappingRef{Ref: ref}
+	}
+	if len(variants) == 0 {
+		return nil
+	}
+	noAuth := copyProps()
+	noAuth["auth_type"], noAuth["auth"] = nullOnly(), nullOnly()
+	*base = openapi3.Schema{Type: base.Type, Description: base.Description, Extensions: base.Extensions, OneOf: openapi3.SchemaRefs{
+		{Value: &openapi3.Schema{Type: base.Type, Properties: noAuth, Required: base.Required, AdditionalProperties: base.AdditionalProperties}},
+		{Value: &openapi3.Schema{Type: base.Type, OneOf: variants, Discriminator: disc}},
+	}}
+	return nil
+}
+
+// freeObjects walks a schema and drops additionalProperties:false from the
+// property-less object branches of every anyOf (see amend).
+func freeObjects(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) {
+	if ref == nil || ref.Value == nil || seen[ref.Value] {
+		return
+	}
+	s := ref.Value
+	seen[s] = true
+	for _, b := range s.AnyOf {
+		v := b.Value
+		if v != nil && v.Type.Is(openapi3.TypeObject) && len(v.Properties) == 0 &&
+			v.AdditionalProperties.Has != nil && !*v.AdditionalProperties.Has {
+			v.AdditionalProperties = openapi3.AdditionalProperties{}
+		}
+	}
+	for _, p := range s.Properties {
+		freeObjects(p, seen)
+	}
+	for _, group := range []openapi3.SchemaRefs{s.AnyOf, s.OneOf, s.AllOf} {
+		for _, b := range group {
+			freeObjects(b, seen)
+		}
+	}
+	freeObjects(s.Items, seen)
+	freeObjects(s.AdditionalProperties.Schema, seen)
 }

@@ -43,7 +43,11 @@ func describe(err error) *ValidationError {
 			if se.Origin != nil && !wide && se.Origin != openapi3.ErrOneOfConflict && walk(se.Origin) {
 				return true
 			}
-			add(fmt.Sprintf("at /%s: %s (value %s)", strings.Join(se.JSONPointer(), "/"), se.Reason, short(se.Value)))
+			reason := se.Reason
+			if reason == "" && se.SchemaField == "not" {
+				reason = "must be null here" // "not" comes only from the amendments' null-only schemas
+			}
+			add(fmt.Sprintf("at /%s: %s (value %s)", strings.Join(se.JSONPointer(), "/"), reason, short(se.Value)))
 			return true
 		}
 		found := false
