@@ -90,7 +90,16 @@ type DestinationConfig struct {
 	// "BASIC_AUTH", "API_KEY", "BEARER_TOKEN", "OAUTH2_CLIENT_CREDENTIALS" ….
 	AuthType string            `json:"auth_type,omitempty"`
 	Auth     map[string]string `json:"auth,omitempty"`
+	// DeliveryMode is "" (parallel: events go out as workers take them)
+	// or DeliveryOrdered.
+	DeliveryMode string `json:"delivery_mode,omitempty"`
 }
+
+// DeliveryOrdered is the delivery mode in which a destination's events go
+// out one at a time, in the order their requests were ingested, across
+// every process: a failing event holds back the ones behind it until it
+// succeeds, fails finally or is cancelled.
+const DeliveryOrdered = "ordered"
 
 // Connection routes a source's requests to a destination through rules.
 type Connection struct {

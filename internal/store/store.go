@@ -27,6 +27,9 @@ var (
 	// ErrLeaseLost means the caller's lease on a row expired and another
 	// owner took it; the caller's state change was not applied.
 	ErrLeaseLost = errors.New("lease lost")
+	// ErrAtCapacity means a claim with Claim.MaxLeased found the
+	// destination's cap taken by leases already held.
+	ErrAtCapacity = errors.New("at capacity")
 )
 
 // Store is everything Sluice persists. It is split by use so that each
@@ -123,6 +126,12 @@ type Claim struct {
 	// Destination, for ClaimEvents, when set, claims only events bound for
 	// this destination (a rate-limited one whose slot came up).
 	Destination string
+	// MaxLeased, for ClaimEvents with Destination, caps the destination's
+	// events leased at once, counted over every owner (a "concurrent" rate
+	// limit enforced for the whole cluster): the claim takes at most the
+	// room left, atomically with respect to other claims, and returns
+	// ErrAtCapacity when there is none.
+	MaxLeased int
 }
 
 // Routing is the router's part: turning requests into events.
@@ -186,6 +195,17 @@ type Dispatch interface {
 	// ClaimEvents leases events that are due (QUEUED, or SCHEDULED with a
 	// next attempt time in the past), earliest due first, with their
 	// payloads (Event.Data) filled in.
+	//
+	// Events of a destination whose DeliveryMode is model.DeliveryOrdered
+	// are handed out one at a time in ingest order (the request's
+	// IngestedAt, then request id, then event id): only the destination's
+	// head — its first pending (QUEUED or SCHEDULED) event outside paused
+	// connections — may be claimed, only once it is due, only while no
+	// other event of the destination is leased, and only when no accepted
+	// request ingested before it (to a source connected to the
+	// destination) is still unrouted. A head waiting for a retry thus
+	// holds back the events behind it. ClaimEvent (manual attempts)
+	// ignores the order.
 	ClaimEvents(ctx context.Context, c Claim) ([]model.Event, error)
 	// ClaimEvent leases one event for an immediate manual attempt, whatever
 	// its status or due time. It returns ErrConflict when another owner

@@ -12,43 +12,6 @@ import (
 	"github.com/sluice-gw/sluice/internal/store"
 )
 
-// ClaimEvents leases up to c.Limit due events, earliest due first, with
-// their payloads. An event is due when its queue time has passed: its next
-// attempt time (or creation) while QUEUED or SCHEDULED, or the end of an
-// expired lease. Rows another worker is claiming are skipped, and so are
-// events of paused connections (those whose lease outlived a pause and
-// then expired): they wait, still pending, for the unpause. Events bound
-// for c.ExcludeDestinations are left for a later claim.
-func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, error) {
-	if c.Limit <= 0 {
-		return nil, nil
-	}
-	now := ts(c.Now)
-	until := ts(c.Now.Add(c.Lease))
-	args := []any{c.Owner, until, now, c.Limit}
-	exclude := ""
-	if len(c.ExcludeDestinations) > 0 {
-		args = append(args, c.ExcludeDestinations)
-		exclude = fmt.Sprintf("AND destination_id <> ALL($%d)", len(args))
-	}
-	if c.Destination != "" {
-		args = append(args, c.Destination)
-		exclude += fmt.Sprintf(" AND destination_id = $%d", len(args))
-	}
-	return many(ctx, s.pool, scanEvent(true), "claim events", `WITH due AS (
-		SELECT id, queue_at FROM events
-		WHERE queue_at <= $3 `+exclude+`
-			AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL)
-		ORDER BY queue_at, id LIMIT $4
-		FOR UPDATE SKIP LOCKED),
-	claimed AS (
-		UPDATE events ev SET queue_at = $2, lease_owner = $1, lease_until = $2
-		FROM due WHERE ev.id = due.id
-		RETURNING ev.*, due.queue_at AS due_at)
-	SELECT `+eventCols+`, `+payloadCols+` FROM claimed e LEFT JOIN payloads p ON p.id = e.data_id
-	ORDER BY e.due_at, e.id`, args...)
-}
-
 // ClaimEvent leases one event for a manual attempt, whatever its status or
 // due time. An unexpired lease of another owner gives store.ErrConflict.
 // A pending event is kept out of ClaimEvents until the lease ends; a

@@ -139,8 +139,9 @@ func pausedConnections(ctx context.Context, tx pgx.Tx, ids []string) (map[string
 
 const insertEventSQL = `INSERT INTO events (id, team_id, connection_id, source_id, destination_id, request_id, data_id,
 	status, attempts, last_attempt_at, next_attempt_at, response_status, error_code, successful_at, cli_id,
-	next_trigger, created_at, updated_at, queue_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
+	next_trigger, created_at, updated_at, queue_at, order_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+	(SELECT ingested_at FROM requests WHERE id = $6))`
 
 // queueOutcome adds the statements that write one outcome to b.
 func queueOutcome(b *pgx.Batch, o store.RoutingOutcome, paused map[string]bool) error {

@@ -1,12 +1,10 @@
 package sqlitestore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/model"
@@ -67,76 +65,6 @@ func fillEventData(ctx context.Context, db queryer, evs []model.Event) error {
 		}
 	}
 	return nil
-}
-
-// ClaimEvents leases due events, earliest due first, with their payloads.
-// A claimed event's queue_at moves to the end of its lease, so that it
-// becomes claimable again by itself if its worker dies. Events of paused
-// connections (whose lease outlived a pause and expired) are skipped: they
-// wait, still pending, for the unpause. So are events bound for
-// c.ExcludeDestinations.
-func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, error) {
-	if c.Limit <= 0 {
-		return nil, nil
-	}
-	var out []model.Event
-	now, until := micros(c.Now), micros(c.Now.Add(c.Lease))
-	q := &query{}
-	q.add("queue_at <= ?", now)
-	q.add("NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL)")
-	if len(c.ExcludeDestinations) > 0 {
-		q.add("destination_id NOT IN (" + marks(len(c.ExcludeDestinations)) + ")")
-		for _, d := range c.ExcludeDestinations {
-			q.args = append(q.args, d)
-		}
-	}
-	if c.Destination != "" {
-		q.add("destination_id = ?", c.Destination)
-	}
-	pick := `SELECT id, queue_at FROM events` + q.where() + ` ORDER BY queue_at, id LIMIT ?`
-	pickArgs := append(q.args, c.Limit)
-	err := s.write(ctx, "claim events", func(ctx context.Context, tx *sql.Tx) error {
-		out = nil
-		// Pick, then lease: the single writer makes the pair atomic, and
-		// the picked due times give the order (RETURNING has only the
-		// new queue_at).
-		rows, err := tx.QueryContext(ctx, pick, pickArgs...)
-		if err != nil {
-			return err
-		}
-		type picked struct {
-			id  string
-			due int64
-		}
-		ps, err := collect(rows, func(sc scanner) (picked, error) {
-			var p picked
-			return p, sc.Scan(&p.id, &p.due)
-		})
-		if err != nil || len(ps) == 0 {
-			return err
-		}
-		args := []any{until, c.Owner}
-		order := make(map[string]int, len(ps))
-		for i, p := range ps {
-			args = append(args, p.id)
-			order[p.id] = i
-		}
-		rows, err = tx.QueryContext(ctx, `UPDATE events SET queue_at = ?1, lease_owner = ?2, lease_until = ?1
-			WHERE id IN (`+marks(len(ps))+`) RETURNING `+eventCols, args...)
-		if err != nil {
-			return err
-		}
-		out, err = collect(rows, scanEvent)
-		if err != nil {
-			return err
-		}
-		slices.SortFunc(out, func(a, b model.Event) int { return cmp.Compare(order[a.ID], order[b.ID]) })
-		return fillEventData(ctx, tx, out)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // ClaimEvent leases one event, whatever its status, for a manual attempt.

@@ -60,6 +60,7 @@ func allCases() []testCase {
 	cs = append(cs, dedupCases()...)
 	cs = append(cs, rateCases()...)
 	cs = append(cs, statsCases()...)
+	cs = append(cs, clusterCases()...)
 	return cs
 }
 
