@@ -143,12 +143,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	gen.Duration = opts.Duration
+	commitsBefore := gw.commits(ctx)
 	start := time.Now()
 	res := gen.run(ctx)
 	rep.Ingest = phaseOf(res)
 	drainWait := max(time.Minute, 6*opts.Duration)
 	complete := dest.waitReceived(ctx, res.OK, drainWait)
 	stopProfile()
+	rep.Commits = gw.commits(ctx).since(commitsBefore, time.Since(start))
 	_, rep.PeakRSSBytes = rss()
 	rep.EndToEnd = endToEnd(dest, start, res.OK, complete)
 	rep.ratios()

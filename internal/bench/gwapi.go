@@ -93,6 +93,29 @@ func (g *gateway) metric(ctx context.Context, series string) (float64, error) {
 	return 0, sc.Err()
 }
 
+// commitCounters are the group-commit histogram's totals.
+type commitCounters struct{ count, sum float64 }
+
+// commits reads the group-commit totals (zeros if /metrics fails).
+func (g *gateway) commits(ctx context.Context) commitCounters {
+	n, _ := g.metric(ctx, "sluice_store_commit_batch_size_count")
+	sum, _ := g.metric(ctx, "sluice_store_commit_batch_size_sum")
+	return commitCounters{count: n, sum: sum}
+}
+
+// since summarises the group commits made since before, over d.
+func (c commitCounters) since(before commitCounters, d time.Duration) Commits {
+	n, sum := c.count-before.count, c.sum-before.sum
+	out := Commits{Count: int64(n)}
+	if d > 0 {
+		out.PerSec = n / d.Seconds()
+	}
+	if n > 0 {
+		out.AvgWrites = sum / n
+	}
+	return out
+}
+
 // waitMetric polls a series until it reaches want or the timeout passes.
 func (g *gateway) waitMetric(ctx context.Context, series string, want float64, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)

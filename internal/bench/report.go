@@ -22,8 +22,21 @@ type Report struct {
 	EndToEnd    EndToEnd `json:"end_to_end"`
 	// PeakRSSBytes is the process's peak RSS during the sluice phase
 	// (gateway, generator and destination together).
-	PeakRSSBytes int64    `json:"peak_rss_bytes"`
-	Backlog      *Backlog `json:"backlog,omitempty"`
+	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// Commits are the store's group commits during the sluice phase: on
+	// SQLite every write (ingest, routing, delivery) goes through them, on
+	// PostgreSQL only ingest does.
+	Commits Commits  `json:"ingest_commits"`
+	Backlog *Backlog `json:"backlog,omitempty"`
+}
+
+// Commits describes the group commits of a phase: each is one
+// transaction and one fsync.
+type Commits struct {
+	Count  int64   `json:"count"`
+	PerSec float64 `json:"per_sec"`
+	// AvgWrites is the mean number of writes per commit.
+	AvgWrites float64 `json:"avg_writes"`
 }
 
 // Phase is one load-generator run.
@@ -130,6 +143,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\n%d acknowledged, %d deliveries (%s) in %.1fs from the phase's start\n", e.Acknowledged, e.Delivered, state, e.Seconds)
 	fmt.Fprintf(w, "peak RSS during the sluice phase: %s (gateway, generator and destination in one process)\n", mib(r.PeakRSSBytes))
+	if c := r.Commits; c.Count > 0 {
+		fmt.Fprintf(w, "group commits during the sluice phase: %d (%.0f/s), %.1f writes each on average\n", c.Count, c.PerSec, c.AvgWrites)
+	}
 	if r.Ingest.FirstError != "" {
 		fmt.Fprintf(w, "first ingest error: %s\n", r.Ingest.FirstError)
 	}

@@ -119,7 +119,7 @@ func New(log *slog.Logger) *Metrics {
 		}, []string{"result"}),
 		commitBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "sluice_store_commit_batch_size",
-			Help:    "Ingest writes committed together in one group commit (one fsync).",
+			Help:    "Writes committed together in one group commit, one fsync (SQLite: every write; PostgreSQL: ingest).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 … 256
 		}),
 		storeWrites: prometheus.NewHistogramVec(prometheus.HistogramOpts{

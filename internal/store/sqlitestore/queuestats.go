@@ -8,13 +8,14 @@ import (
 	"github.com/sluice-gw/sluice/internal/store"
 )
 
-// QueueStats counts the undelivered events of every destination. The
-// team_id IN (…) term lets SQLite walk the events_status index (team_id,
-// status, id) over the three pending statuses only, instead of the table.
+// QueueStats counts the undelivered events of every destination. It walks
+// the events_status index (team_id, status, id) over the three pending
+// statuses only; left to itself the planner prefers events_destination,
+// which avoids the GROUP BY sort but visits every event of the team.
 func (s *Store) QueueStats(ctx context.Context) ([]store.DestinationQueue, error) {
 	rows, err := s.rdb.QueryContext(ctx, `SELECT team_id, destination_id, status, COUNT(*),
 			MIN(created_at)
-		FROM events
+		FROM events INDEXED BY events_status
 		WHERE team_id IN (SELECT id FROM teams) AND status IN (?, ?, ?)
 		GROUP BY team_id, destination_id, status
 		ORDER BY team_id, destination_id`,
