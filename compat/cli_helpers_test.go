@@ -93,7 +93,18 @@ func (c *cli) run(args ...string) (stdout, stderr string, err error) {
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
+	c.offline(args, out.String()+errb.String())
 	return out.String(), errb.String(), err
+}
+
+// offline fails the test when the CLI's output shows it reached for the
+// internet (tests talk to loopback only): some flags make it fetch
+// Hookdeck's OpenAPI document from api.hookdeck.com.
+func (c *cli) offline(args []string, output string) {
+	c.t.Helper()
+	if strings.Contains(output, "api.hookdeck.com") || strings.Contains(output, "failed to download") {
+		c.t.Errorf("hookdeck %s tried to reach the internet; change the test to avoid it:\n%s", strings.Join(args, " "), output)
+	}
 }
 
 // must runs a CLI command and fails the test unless it succeeds.
@@ -190,6 +201,7 @@ func (c *cli) start(args ...string) *cliProc {
 	t := c.t
 	t.Cleanup(func() {
 		p.stop()
+		c.offline(args, p.out.String())
 		if t.Failed() {
 			t.Logf("hookdeck %s output:\n%s", strings.Join(args, " "), p.out.String())
 		}

@@ -25,7 +25,7 @@ esac
 for v in "${versions[@]}"; do
   dest="$cache/hookdeck-cli-$v"
   bin="$dest/hookdeck"
-  if [ -x "$bin" ] && HOOKDECK_CLI_TELEMETRY_DISABLED=1 timeout 30 "$bin" version >/dev/null 2>&1; then
+  if [ -x "$bin" ] && HOOKDECK_CLI_TELEMETRY_DISABLED=1 timeout 30 "$bin" --help >/dev/null 2>&1; then
     echo "$bin"
     continue
   fi
@@ -39,6 +39,6 @@ for v in "${versions[@]}"; do
   mv "$work/package/binaries/$platform/hookdeck" "$bin"
   rm -rf "$work"
   trap - EXIT
-  HOOKDECK_CLI_TELEMETRY_DISABLED=1 timeout 30 "$bin" version >/dev/null
+  HOOKDECK_CLI_TELEMETRY_DISABLED=1 timeout 30 "$bin" --help >/dev/null
   echo "$bin"
 done
