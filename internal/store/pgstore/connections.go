@@ -157,5 +157,8 @@ func (s *Store) UnpauseConnection(ctx context.Context, teamID, id string, at tim
 		released = int(tag.RowsAffected())
 		return nil
 	})
+	if released > 0 {
+		s.notes.poke(ChannelEvents)
+	}
 	return c, released, err
 }

@@ -119,6 +119,8 @@ func connectionPausedFor(ctx context.Context, tx pgx.Tx, eventID string) (bool, 
 // ReleaseLeases gives up every lease owner holds: leased requests and
 // pending events are claimable at once.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
+	defer s.notes.poke(ChannelRequests)
+	defer s.notes.poke(ChannelEvents)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE events SET lease_owner = NULL, lease_until = NULL,
 			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE COALESCE(next_attempt_at, created_at) END
@@ -158,6 +160,8 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, until time.Time) 
 // lease on it (an attempt in flight then records with store.ErrLeaseLost),
 // and returns it. Other statuses give store.ErrConflict.
 func (s *Store) CancelEvent(ctx context.Context, teamID, id string, at time.Time) (model.Event, error) {
+	// A cancelled head lets an ordered destination go on.
+	defer s.notes.poke(ChannelEvents)
 	e, err := one(ctx, s.pool, scanEvent(false), "cancel event "+id, `UPDATE events e SET status = 'CANCELLED',
 		next_attempt_at = NULL, queue_at = NULL, lease_owner = NULL, lease_until = NULL, updated_at = $3
 		WHERE team_id = $1 AND id = $2 AND status IN ('QUEUED', 'SCHEDULED', 'HOLD')

@@ -156,5 +156,8 @@ func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 	if err != nil {
 		return translate(err, "insert request "+r.ID)
 	}
+	if row.err == nil && r.RejectionCause == "" {
+		s.notes.poke(ChannelRequests)
+	}
 	return row.err
 }

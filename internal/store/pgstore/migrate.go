@@ -57,10 +57,31 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
+// Migrate applies the pending migrations to the database at dsn and
+// returns the names of those it applied (none when the schema is current).
+// It is what `sluice migrate` runs before a rollout; Open does the same at
+// start-up.
+func Migrate(ctx context.Context, dsn string) ([]string, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	defer pool.Close()
+	var applied []string
+	err = migrateWith(ctx, pool, func(name string) { applied = append(applied, name) })
+	return applied, err
+}
+
 // migrate applies the pending migrations in one transaction that holds an
 // advisory lock, so processes starting together apply each migration once
 // and none of them sees a half-migrated schema.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	return migrateWith(ctx, pool, func(string) {})
+}
+
+// migrateWith is migrate, telling onApply the name of each migration it
+// applies.
+func migrateWith(ctx context.Context, pool *pgxpool.Pool, onApply func(name string)) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -95,6 +116,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name); err != nil {
 			return fmt.Errorf("pgstore: migrate %s: record: %w", m.name, err)
 		}
+		onApply(m.name)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("pgstore: migrate: commit: %w", err)

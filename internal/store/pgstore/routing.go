@@ -46,6 +46,13 @@ func (s *Store) CompleteRouting(ctx context.Context, outcomes []store.RoutingOut
 	if len(outcomes) == 0 {
 		return nil
 	}
+	events := false
+	for _, o := range outcomes {
+		events = events || len(o.Events) > 0
+	}
+	if events {
+		defer s.notes.poke(ChannelEvents)
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		unrouted, err := lockRequests(ctx, tx, outcomes)
 		if err != nil {

@@ -76,6 +76,7 @@ func (o Options) validate() error {
 type Store struct {
 	pool   *pgxpool.Pool
 	ingest *groupcommit.Committer[*ingestTx]
+	notes  *notifier
 }
 
 var _ store.Store = (*Store)(nil)
@@ -110,7 +111,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, notes: newNotifier(pool)}
 	s.ingest = groupcommit.New(s.beginIngest, groupcommit.Config{
 		MaxBatch: opts.MaxBatch,
 		Writers:  opts.CommitWriters,
@@ -130,6 +131,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close finishes pending ingest commits and closes the connection pool.
 func (s *Store) Close() error {
 	s.ingest.Close()
+	s.notes.close()
 	s.pool.Close()
 	return nil
 }
