@@ -33,7 +33,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "sluice")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/sluice")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../cmd/sluice")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build sluice:", err)
@@ -102,6 +106,9 @@ func start(t *testing.T, b backend, extra ...string) *gateway {
 	go func() { _ = cmd.Wait(); close(g.exited) }()
 	t.Cleanup(func() {
 		g.stop()
+		if strings.Contains(g.logs.String(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector found a data race in sluice serve")
+		}
 		if t.Failed() {
 			t.Logf("sluice logs:\n%s", g.logs.String())
 		}
