@@ -7,6 +7,8 @@
 //   - TestHookdeckCLI: the Hookdeck CLI 2.5.0 (2025-07-01) and 2.6.0
 //     (2026-09-01) from npm: ci, whoami, gateway connection/source/
 //     destination/event/request/attempt commands, on SQLite and PostgreSQL.
+//   - TestHookdeckCLIResources: the CLI's transformation commands, a
+//     connection with rules, sources and destinations of other auth types.
 //   - TestHookdeckListen: `hookdeck listen` against Sluice's CLI sessions:
 //     forwarding to a local app (SUCCESSFUL), the app down (FAILED, error
 //     code CLI), two sources with --filter-body, kill and restart (queued
@@ -31,4 +33,9 @@
 // SLUICE_COMPAT_BINARY runs a prebuilt sluice instead of building one.
 // Tests that need the document, the CLIs or PostgreSQL skip with a message
 // when those are absent, and fail instead when CI is set.
+//
+// The tests talk to loopback only. The CLI's `gateway source` auth flags
+// (--basic-auth-*, --hmac-*) make it fetch an OpenAPI document from
+// api.hookdeck.com whatever --api-base says, so sources get their auth as
+// --config; a CLI call whose output shows such a fetch fails its test.
 package compat
