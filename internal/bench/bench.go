@@ -130,7 +130,22 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 
-	progress("sluice ingest and delivery (%s), %v", rep.Store, opts.Duration)
+	// Durable ingest alone: a source without connections stores and
+	// acknowledges every request (NO_CONNECTION) and routes nothing, so
+	// the writer does ingest only.
+	var src struct {
+		ID string `json:"id"`
+	}
+	if err := gw.api(ctx, "POST", "/sources", map[string]any{"name": "bench-ingest-only"}, &src); err != nil {
+		return nil, err
+	}
+	progress("sluice durable ingest alone (%s), %v", rep.Store, opts.Duration)
+	gen = load{URL: gw.srv.IngestURL() + "/" + src.ID, Concurrency: opts.Concurrency, BodyBytes: opts.BodyBytes, Duration: min(warmup, opts.Duration)}
+	gen.run(ctx)
+	gen.Duration = opts.Duration
+	rep.IngestOnly = phaseOf(gen.run(ctx))
+
+	progress("sluice ingest, routing and delivery (%s), %v", rep.Store, opts.Duration)
 	gen = load{URL: gw.ingestURL(conn), Concurrency: opts.Concurrency, BodyBytes: opts.BodyBytes, Duration: min(warmup, opts.Duration)}
 	warm := gen.run(ctx)
 	if !dest.waitReceived(ctx, warm.OK, time.Minute) {

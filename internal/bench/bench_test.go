@@ -36,8 +36,8 @@ func TestRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.Baseline.Requests == 0 || rep.Ingest.Requests == 0 || rep.Ingest.Errors != 0 {
-				t.Fatalf("baseline %+v, ingest %+v", rep.Baseline, rep.Ingest)
+			if rep.Baseline.Requests == 0 || rep.Ingest.Requests == 0 || rep.Ingest.Errors != 0 || rep.IngestOnly.Requests == 0 || rep.IngestOnly.Errors != 0 {
+				t.Fatalf("baseline %+v, ingest alone %+v, ingest %+v", rep.Baseline, rep.IngestOnly, rep.Ingest)
 			}
 			e := rep.EndToEnd
 			if !e.Complete || e.Delivered < e.Acknowledged || e.EventsPerSec <= 0 || e.P99Ms < e.P50Ms {
@@ -55,7 +55,7 @@ func TestRun(t *testing.T) {
 			if err := rep.WriteTable(&table); err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"hello-world baseline", "sluice durable ingest", "ratio to baseline", "end-to-end", "peak RSS", "backlog: "} {
+			for _, want := range []string{"hello-world baseline", "sluice durable ingest alone", "sluice ingest with routing+delivery", "ratio to baseline", "end-to-end", "peak RSS", "backlog: "} {
 				if !strings.Contains(table.String(), want) {
 					t.Errorf("table lacks %q:\n%s", want, table.String())
 				}

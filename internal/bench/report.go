@@ -16,7 +16,12 @@ type Report struct {
 	// Seconds is the length of each measured phase.
 	Seconds  float64 `json:"seconds"`
 	Baseline Phase   `json:"baseline"`
-	Ingest   Phase   `json:"ingest"`
+	// IngestOnly is durable ingest with nothing to route (a source
+	// without connections): the store's write path alone.
+	IngestOnly      Phase  `json:"ingest_only"`
+	IngestOnlyRatio Ratios `json:"ingest_only_ratio"`
+	// Ingest is durable ingest while routing and delivery run too.
+	Ingest Phase `json:"ingest"`
 	// Ratios of the ingest figures to the baseline's.
 	IngestRatio Ratios   `json:"ingest_ratio"`
 	EndToEnd    EndToEnd `json:"end_to_end"`
@@ -98,17 +103,25 @@ type Backlog struct {
 }
 
 func (r *Report) ratios() {
-	b, i := r.Baseline, r.Ingest
-	if b.PerSec > 0 {
-		r.IngestRatio.PerSec = i.PerSec / b.PerSec
-		r.EndToEnd.RatioToBaseline = r.EndToEnd.EventsPerSec / b.PerSec
+	r.IngestRatio = ratiosOf(r.Ingest, r.Baseline)
+	r.IngestOnlyRatio = ratiosOf(r.IngestOnly, r.Baseline)
+	if r.Baseline.PerSec > 0 {
+		r.EndToEnd.RatioToBaseline = r.EndToEnd.EventsPerSec / r.Baseline.PerSec
 	}
-	if b.P50Ms > 0 {
-		r.IngestRatio.P50 = i.P50Ms / b.P50Ms
+}
+
+func ratiosOf(p, base Phase) Ratios {
+	var out Ratios
+	if base.PerSec > 0 {
+		out.PerSec = p.PerSec / base.PerSec
 	}
-	if b.P99Ms > 0 {
-		r.IngestRatio.P99 = i.P99Ms / b.P99Ms
+	if base.P50Ms > 0 {
+		out.P50 = p.P50Ms / base.P50Ms
 	}
+	if base.P99Ms > 0 {
+		out.P99 = p.P99Ms / base.P99Ms
+	}
+	return out
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -129,8 +142,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\treq/s\tp50\tp99\terrors\t")
 	fmt.Fprintf(tw, "hello-world baseline\t%.0f\t%s\t%s\t%d\t\n", r.Baseline.PerSec, msStr(r.Baseline.P50Ms), msStr(r.Baseline.P99Ms), r.Baseline.Errors)
-	fmt.Fprintf(tw, "sluice durable ingest\t%.0f\t%s\t%s\t%d\t\n", r.Ingest.PerSec, msStr(r.Ingest.P50Ms), msStr(r.Ingest.P99Ms), r.Ingest.Errors)
-	fmt.Fprintf(tw, "ratio to baseline\t%.2f×\t%.2f×\t%.2f×\t\t\n", r.IngestRatio.PerSec, r.IngestRatio.P50, r.IngestRatio.P99)
+	row := func(name string, p Phase, q Ratios) {
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t\n", name, p.PerSec, msStr(p.P50Ms), msStr(p.P99Ms), p.Errors)
+		fmt.Fprintf(tw, "ratio to baseline\t%.2f×\t%.2f×\t%.2f×\t\t\n", q.PerSec, q.P50, q.P99)
+	}
+	row("sluice durable ingest alone", r.IngestOnly, r.IngestOnlyRatio)
+	row("sluice ingest with routing+delivery", r.Ingest, r.IngestRatio)
 	e := r.EndToEnd
 	fmt.Fprintf(tw, "end-to-end (sent → delivered)\t%.0f\t%s\t%s\t\t\n", e.EventsPerSec, msStr(e.P50Ms), msStr(e.P99Ms))
 	fmt.Fprintf(tw, "end-to-end ratio to baseline\t%.2f×\t\t\t\t\n", e.RatioToBaseline)
