@@ -29,7 +29,7 @@ type Store interface {
 	ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, error)
 	ClaimEvent(ctx context.Context, teamID, id string, c store.Claim) (model.Event, error)
 	ReleaseEvent(ctx context.Context, id, owner string, dueAt time.Time) error
-	AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time) (bool, time.Time, error)
+	AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time, n int) (bool, time.Time, error)
 	RecordAttempt(ctx context.Context, r store.AttemptOutcome) error
 	ReleaseLeases(ctx context.Context, owner string) error
 	GetSource(ctx context.Context, teamID, id string) (model.Source, error)

@@ -166,7 +166,7 @@ func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) int
 	interval := st.lim.interval
 	t.mu.Unlock()
 
-	ok, next, err := d.store.AcquireRate(ctx, id, interval, now)
+	ok, next, err := d.store.AcquireRate(ctx, id, interval, now, 1)
 	if err != nil {
 		d.log.Error("dispatch: acquire rate slot", "destination_id", id, "err", err)
 		return 0

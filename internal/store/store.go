@@ -232,12 +232,16 @@ type Dispatch interface {
 	// (the destination is throttled), making it due again at dueAt so it
 	// keeps its place in line. A lost lease gives ErrLeaseLost.
 	ReleaseEvent(ctx context.Context, id, owner string, dueAt time.Time) error
-	// AcquireRate takes a delivery slot of a rate-limited destination,
+	// AcquireRate takes delivery slots of a rate-limited destination,
 	// shared by every process on the store: slots are at least interval
-	// apart (a generic cell rate algorithm with no burst). When the next
-	// slot is still ahead it returns ok=false and its time, and takes
-	// nothing.
-	AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time) (ok bool, next time.Time, err error)
+	// apart (a generic cell rate algorithm with no burst). When the
+	// destination's next slot has come (is at or before now) it takes n
+	// consecutive slots, at now, now+interval, … now+(n-1)·interval, and
+	// returns ok and the next free slot (now+n·interval); the caller must
+	// not use a slot before its time. When the next slot is still ahead it
+	// returns ok=false and its time, and takes nothing. Taking several
+	// slots in one call lets high rates be served with few round trips.
+	AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time, n int) (ok bool, next time.Time, err error)
 	// CancelEvent marks a QUEUED, SCHEDULED or HOLD event CANCELLED and
 	// returns it; other statuses give ErrConflict. It drops any lease on
 	// the event, so an attempt in flight ends in ErrLeaseLost.

@@ -18,12 +18,13 @@ import (
 // stored time only grows, so two granted slots are always at least an
 // interval apart. When refused it returns the slot's time as read after
 // the refusal (never before now); when granted, the next slot's time.
-func (s *Store) AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time) (bool, time.Time, error) {
+func (s *Store) AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time, n int) (bool, time.Time, error) {
+	n = max(n, 1)
 	now = ts(now)
 	var next time.Time
 	err := s.pool.QueryRow(ctx, `INSERT INTO rate_slots AS r (destination_id, next_at) VALUES ($1, $2)
 		ON CONFLICT (destination_id) DO UPDATE SET next_at = excluded.next_at WHERE r.next_at <= $3
-		RETURNING next_at`, destinationID, ts(now.Add(interval)), now).Scan(&next)
+		RETURNING next_at`, destinationID, ts(now.Add(time.Duration(n)*interval)), now).Scan(&next)
 	if err == nil {
 		return true, next, nil
 	}

@@ -58,7 +58,8 @@ func (s *Store) CheckDedup(ctx context.Context, keys []store.DedupKey, now time.
 // writer, so two granted slots are at least an interval apart. Slots are
 // not fsynced state worth waiting for, but they share the writer's
 // transactions like any write.
-func (s *Store) AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time) (bool, time.Time, error) {
+func (s *Store) AcquireRate(ctx context.Context, destinationID string, interval time.Duration, now time.Time, n int) (bool, time.Time, error) {
+	n = max(n, 1)
 	var (
 		ok   bool
 		next int64
@@ -66,7 +67,7 @@ func (s *Store) AcquireRate(ctx context.Context, destinationID string, interval 
 	err := s.write(ctx, "acquire rate slot of "+destinationID, func(ctx context.Context, tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO rate_slots (destination_id, next_at) VALUES (?1, ?2)
 			ON CONFLICT (destination_id) DO UPDATE SET next_at = excluded.next_at WHERE rate_slots.next_at <= ?3
-			RETURNING next_at`, destinationID, micros(now.Add(interval)), micros(now)).Scan(&next)
+			RETURNING next_at`, destinationID, micros(now.Add(time.Duration(n)*interval)), micros(now)).Scan(&next)
 		if err == nil {
 			ok = true
 			return nil

@@ -147,7 +147,7 @@ func testAcquireRate(t *testing.T, f *fixture) {
 	const interval = 100 * time.Millisecond
 	acquire := func(what, dst string, now time.Time, interval time.Duration, wantOK bool, wantNext *time.Time) {
 		t.Helper()
-		ok, next, err := f.s.AcquireRate(f.ctx, dst, interval, now)
+		ok, next, err := f.s.AcquireRate(f.ctx, dst, interval, now, 1)
 		must(t, "AcquireRate "+what, err)
 		if ok != wantOK {
 			t.Fatalf("AcquireRate %s: ok = %v, want %v", what, ok, wantOK)
@@ -173,6 +173,17 @@ func testAcquireRate(t *testing.T, f *fixture) {
 	acquire("slower rate", d1.ID, ms(1250), time.Second, true, nil)
 	acquire("within the slower interval", d1.ID, ms(1500), interval, false, ptr(ms(2250)))
 	acquire("other destination, its own pace", d2.ID, ms(150), interval, true, nil)
+
+	// Several slots at once: now, +interval, +2·interval; the next free
+	// one follows them.
+	d3 := f.destination("d3")
+	ok, next, err := f.s.AcquireRate(f.ctx, d3.ID, interval, ms(0), 3)
+	must(t, "AcquireRate three slots", err)
+	if !ok || !next.Equal(ms(300)) {
+		t.Fatalf("AcquireRate three slots: ok = %v, next = %v; want true, %v", ok, next, ms(300))
+	}
+	acquire("inside the three slots", d3.ID, ms(250), interval, false, ptr(ms(300)))
+	acquire("after the three slots", d3.ID, ms(300), interval, true, nil)
 }
 
 // testAcquireRateConcurrent has workers race for slots over a simulated
@@ -200,7 +211,7 @@ func testAcquireRateConcurrent(t *testing.T, f *fixture) {
 				if now.Sub(f.now) > window {
 					return
 				}
-				ok, next, err := f.s.AcquireRate(f.ctx, dst.ID, interval, now)
+				ok, next, err := f.s.AcquireRate(f.ctx, dst.ID, interval, now, 1)
 				if err != nil {
 					t.Errorf("AcquireRate: %v", err)
 					return
