@@ -32,6 +32,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newServeCommand())
 	root.AddCommand(newListenCommand(), newLoginCommand())
 	root.AddCommand(newBenchCommand())
+	root.AddCommand(newMigrateCommand())
 	return root
 }
 

@@ -54,6 +54,11 @@ SLUICE_<FLAG>, e.g. SLUICE_API_KEY or SLUICE_INGEST_ADDR.`,
 	f.IntVar(&o.cfg.Workers, "workers", 64, "deliveries in flight at once")
 	f.DurationVar(&o.cfg.DeliveryTimeout, "delivery-timeout", 0, "timeout of one delivery attempt (default 60s)")
 	f.DurationVar(&o.cfg.MetricsInterval, "metrics-interval", metrics.DefaultQueueInterval, "how often the queue gauges of /metrics are read from the store")
+	// A tuning knob, hidden from help: how long claimed work is held
+	// between heartbeats, so how soon another process takes over a dead
+	// one's work (SLUICE_LEASE=5s in the cluster tests).
+	f.DurationVar(&o.cfg.Lease, "lease", 0, "lease on claimed work, renewed every third of it (default 30s)")
+	_ = f.MarkHidden("lease")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.BoolVar(&o.logJSON, "log-json", false, "write logs as JSON")
 	return cmd

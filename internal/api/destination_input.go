@@ -33,6 +33,8 @@ type destinationConfigInput struct {
 	HTTPMethod             opt[string]            `json:"http_method"`
 	AuthType               opt[string]            `json:"auth_type"`
 	Auth                   opt[map[string]string] `json:"auth"`
+	// DeliveryMode is Sluice's own: "ordered" or "parallel" (the default).
+	DeliveryMode opt[string] `json:"delivery_mode"`
 }
 
 // legacyAuthMethodInput is {"type":"BASIC_AUTH","config":{…}}.
@@ -107,7 +109,8 @@ func applyDestination(in destinationInput, d *model.Destination, creating bool, 
 func (in destinationInput) legacyForm() bool {
 	c := in.destinationConfigInput
 	return in.CLIPath.Set || in.AuthMethod.Set || c.URL.Set || c.Path.Set || c.RateLimit.Set ||
-		c.RateLimitPeriod.Set || c.PathForwardingDisabled.Set || c.HTTPMethod.Set || c.AuthType.Set || c.Auth.Set
+		c.RateLimitPeriod.Set || c.PathForwardingDisabled.Set || c.HTTPMethod.Set || c.AuthType.Set || c.Auth.Set ||
+		c.DeliveryMode.Set
 }
 
 // applyDestinationConfig applies config fields (typed config or legacy
@@ -140,6 +143,16 @@ func applyDestinationConfig(field string, c destinationConfigInput, d *model.Des
 	}
 	if c.PathForwardingDisabled.Set {
 		cfg.PathForwardingDisabled = c.PathForwardingDisabled.V
+	}
+	if c.DeliveryMode.Set {
+		switch m := strings.ToLower(strings.TrimSpace(c.DeliveryMode.V)); m {
+		case "", "parallel":
+			cfg.DeliveryMode = ""
+		case model.DeliveryOrdered:
+			cfg.DeliveryMode = m
+		default:
+			return invalid(join(field, "delivery_mode"), fmt.Sprintf("must be ordered or parallel, not %q", c.DeliveryMode.V))
+		}
 	}
 	if c.HTTPMethod.Set {
 		cfg.HTTPMethod = ""

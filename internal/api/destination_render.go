@@ -24,6 +24,8 @@ type legacyDestination struct {
 	HTTPMethod             *string           `json:"http_method"`
 	AuthMethod             *legacyAuthMethod `json:"auth_method"`
 	Description            *string           `json:"description"`
+	// DeliveryMode is Sluice's own, shown only when not the default.
+	DeliveryMode string `json:"delivery_mode,omitempty"`
 }
 
 // legacyAuthMethod is the legacy auth_method union.
@@ -64,7 +66,7 @@ func renderDestination(v version, d model.Destination, reveal bool) any {
 			CreatedAt: ts(d.CreatedAt), RateLimit: c.RateLimit, RateLimitPeriod: period,
 			PathForwardingDisabled: c.PathForwardingDisabled, Name: d.Name,
 			HTTPMethod: nullable(c.HTTPMethod), Description: d.Description,
-			AuthMethod: &legacyAuthMethod{Type: authType, Config: auth},
+			AuthMethod: &legacyAuthMethod{Type: authType, Config: auth}, DeliveryMode: c.DeliveryMode,
 		}
 		if out.AuthMethod.Config == nil {
 			out.AuthMethod.Config = map[string]string{}
@@ -100,6 +102,9 @@ func renderDestination(v version, d model.Destination, reveal bool) any {
 	default:
 		cfg["url"] = c.URL
 		cfg["rate_limit"], cfg["rate_limit_period"] = c.RateLimit, period
+	}
+	if c.DeliveryMode != "" {
+		cfg["delivery_mode"] = c.DeliveryMode // Sluice's own, shown only when not the default
 	}
 	return typedDestination{
 		ID: d.ID, Name: d.Name, Description: d.Description, TeamID: d.TeamID, Type: d.Type,

@@ -61,6 +61,11 @@ type Config struct {
 	Lease time.Duration
 	// PollInterval is the backstop poll when no wake-up comes (default 1 s).
 	PollInterval time.Duration
+	// NextDue, if set, tells when the next event becomes claimable by
+	// itself (a retry, a delay, another process's lease ending); after a
+	// claim that found nothing the loop sleeps until then, so that a long
+	// PollInterval delays none of these.
+	NextDue func(ctx context.Context, now time.Time) (time.Time, bool, error)
 	// MaxResponseBody caps the response body kept on an attempt (64 KiB).
 	MaxResponseBody int
 	// SigningSecret signs deliveries (x-hookdeck-signature).
@@ -233,6 +238,9 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		if claimed > 0 && err == nil {
 			continue // more may be due
 		}
+		if err == nil {
+			d.wakeAtNextDue(ctx, now)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -283,7 +291,27 @@ func (d *Dispatcher) attempt(ctx context.Context, cache *resourceCache, ev model
 	if out.NextAttemptAt != nil {
 		d.WakeAt(*out.NextAttemptAt)
 	}
+	if dest, err := cache.destination(rctx, ev); err == nil && dest.Config.DeliveryMode == model.DeliveryOrdered {
+		d.Wake() // the next event of an ordered destination may go now
+	}
 	return att, out, nil
+}
+
+// wakeAtNextDue arranges a wake-up for when the next event falls due.
+func (d *Dispatcher) wakeAtNextDue(ctx context.Context, now time.Time) {
+	if d.cfg.NextDue == nil {
+		return
+	}
+	at, ok, err := d.cfg.NextDue(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("dispatch: next due time", "err", err)
+		}
+		return
+	}
+	if ok {
+		d.WakeAt(at)
+	}
 }
 
 // record stores the outcome, retrying while the store is unavailable for

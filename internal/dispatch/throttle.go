@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // its own: for a per-period limit it takes a delivery slot from the store
 // (store.Dispatch.AcquireRate, shared by every process on one database)
 // and then claims exactly one event of that destination, the oldest; for a
-// "concurrent" limit it claims as many as the cap leaves room for. Events
+// "concurrent" limit it claims as many as the cap leaves room for, counted
+// over every process (store.Claim.MaxLeased). Events
 // therefore wait (they are not failed) and leave in order of arrival. When
 // a targeted claim finds nothing, the backlog is gone and the destination
 // goes back to general claims.
@@ -30,7 +32,14 @@ type limitState struct {
 	lim      limit
 	next     time.Time // per-period: earliest time to ask for a slot
 	inflight int       // concurrent: attempts in flight in this process
+	capped   time.Time // concurrent: other processes fill the cap until about then
 }
+
+// capRecheck is how long a process waits before asking again for room
+// under a concurrency cap that other processes' attempts fill: their
+// attempts' ends are not signalled across processes, so a capped
+// destination with waiting events is polled at this pace.
+const capRecheck = 200 * time.Millisecond
 
 func newThrottle() *throttle {
 	return &throttle{limited: map[string]*limitState{}}
@@ -89,11 +98,22 @@ func (d *Dispatcher) claimLimited(ctx context.Context, free int, now time.Time) 
 		if !d.refreshLimit(ctx, id) {
 			continue
 		}
-		n := d.capacity(ctx, id, now)
+		n, maxLeased := d.capacity(ctx, id, now)
 		if n == 0 {
 			continue
 		}
-		events, err := d.store.ClaimEvents(ctx, store.Claim{Owner: d.cfg.Owner, Limit: min(n, free), Lease: d.cfg.Lease, Now: now, Destination: id})
+		events, err := d.store.ClaimEvents(ctx, store.Claim{Owner: d.cfg.Owner, Limit: min(n, free), Lease: d.cfg.Lease, Now: now,
+			Destination: id, MaxLeased: maxLeased})
+		if errors.Is(err, store.ErrAtCapacity) {
+			// Other processes fill the cap: ask again a little later.
+			t.mu.Lock()
+			if st := t.limited[id]; st != nil {
+				st.capped = now.Add(capRecheck)
+			}
+			t.mu.Unlock()
+			d.WakeAt(now.Add(capRecheck))
+			continue
+		}
 		if err != nil {
 			d.log.Error("dispatch: claim events of a limited destination", "destination_id", id, "err", err)
 			continue
@@ -144,24 +164,31 @@ func (d *Dispatcher) refreshLimit(ctx context.Context, id string) bool {
 	return true
 }
 
-// capacity is how many events of a limited destination may start now.
-func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) int {
+// capacity is how many events of a limited destination may start now,
+// and, for a concurrency cap, the cap the claim keeps over every process.
+func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) (int, int) {
 	t := d.throttle
 	t.mu.Lock()
 	st, ok := t.limited[id]
 	if !ok {
 		t.mu.Unlock()
-		return 0
+		return 0, 0
 	}
 	if st.lim.concurrent > 0 {
+		if st.capped.After(now) {
+			at := st.capped
+			t.mu.Unlock()
+			d.WakeAt(at)
+			return 0, 0
+		}
 		n := st.lim.concurrent - st.inflight
 		t.mu.Unlock()
-		return max(n, 0)
+		return max(n, 0), st.lim.concurrent
 	}
 	if st.next.After(now) {
 		t.mu.Unlock()
 		d.WakeAt(st.next)
-		return 0
+		return 0, 0
 	}
 	interval := st.lim.interval
 	t.mu.Unlock()
@@ -169,21 +196,21 @@ func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) int
 	ok, next, err := d.store.AcquireRate(ctx, id, interval, now, 1)
 	if err != nil {
 		d.log.Error("dispatch: acquire rate slot", "destination_id", id, "err", err)
-		return 0
+		return 0, 0
 	}
 	if !ok {
 		t.mu.Lock()
 		st.next = next
 		t.mu.Unlock()
 		d.WakeAt(next)
-		return 0
+		return 0, 0
 	}
 	// This slot is ours; the next one is an interval away.
 	t.mu.Lock()
 	st.next = now.Add(interval)
 	t.mu.Unlock()
 	d.WakeAt(now.Add(interval))
-	return 1
+	return 1, 0
 }
 
 // admit decides whether an event from a general claim may be attempted

@@ -46,6 +46,10 @@ type Config struct {
 	Lease time.Duration
 	// PollInterval is the backstop poll when no wake-up comes (default 1 s).
 	PollInterval time.Duration
+	// NextDue, if set, tells when another router's lease on an unrouted
+	// request ends (that router may have died); after a claim that found
+	// nothing the loop sleeps until then at most.
+	NextDue func(ctx context.Context, now time.Time) (time.Time, bool, error)
 	// OnRouted is called after events were committed; due is the earliest
 	// time one of them may be delivered.
 	OnRouted func(due time.Time)
@@ -117,6 +121,13 @@ func (r *Router) loop(ctx context.Context) {
 		}
 		if n == r.cfg.BatchSize && err == nil {
 			continue // more may be waiting
+		}
+		if n == 0 && err == nil && r.cfg.NextDue != nil {
+			if at, ok, err := r.cfg.NextDue(ctx, time.Now().UTC()); err == nil && ok {
+				r.wake.NotifyAt(at)
+			} else if err != nil && ctx.Err() == nil {
+				r.log.Warn("router: next due time", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

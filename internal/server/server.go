@@ -65,16 +65,22 @@ type Config struct {
 	// MetricsInterval is how often the queue gauges of /metrics are
 	// refreshed from the store (default 5 s).
 	MetricsInterval time.Duration
-	Logger          *slog.Logger
+	// Lease is how long claimed work is held between heartbeats (default
+	// 30 s): a crashed process's work is taken over within it. A tuning
+	// knob; shorter leases cost more heartbeat writes.
+	Lease  time.Duration
+	Logger *slog.Logger
 }
 
-// leaseDuration is how long the router and the dispatcher hold claimed
-// work between heartbeats; a crashed process's work is taken over within it.
+// leaseDuration is the default of Config.Lease: how long the router and
+// the dispatcher hold claimed work between heartbeats; a crashed process's
+// work is taken over within it.
 const leaseDuration = 30 * time.Second
 
 // Server is a running gateway.
 type Server struct {
 	heartbeat  *heartbeat
+	cluster    *cluster // nil on a single-process store
 	cfg        Config
 	log        *slog.Logger
 	store      store.Store
@@ -108,6 +114,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = leaseDuration
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(cfg.Logger)}
 
 	var err error
@@ -115,6 +124,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	shared, clustered := s.store.(clusterStore)
 	// Every stage writes through the instrumented store (/metrics).
 	s.store = s.metrics.Store(s.store)
 	fail := func(err error) (*Server, error) {
@@ -138,7 +148,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	owner := ownerID()
 	// Router and dispatcher leases are short and renewed by a heartbeat.
-	s.heartbeat = newHeartbeat(s.store, owner, leaseDuration, s.log)
+	s.heartbeat = newHeartbeat(s.store, owner, cfg.Lease, s.log)
+	var nextEventDue, nextRequestDue func(context.Context, time.Time) (time.Time, bool, error)
+	if clustered {
+		s.cluster = &cluster{store: shared, owner: owner, lease: cfg.Lease, log: s.log}
+		nextEventDue, nextRequestDue = shared.NextEventDue, shared.NextRequestDue
+	}
 	// CLI sessions (hookdeck listen, sluice listen): the hub carries CLI
 	// deliveries and, when a session connects, has the dispatcher resume
 	// the events that waited for one.
@@ -147,13 +162,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		APIKey: cfg.APIKey,
 		Store:  s.store,
 		Resume: func(ctx context.Context, teamID string, connIDs []string) (int, error) {
+			if s.cluster != nil {
+				// Other processes leave these connections' events to us now.
+				s.cluster.publishCLI(ctx, s.cli.ListeningConnections())
+			}
 			return s.dispatcher.ResumeCLI(ctx, teamID, connIDs)
 		},
 		Logger: s.log,
 	})
 	s.dispatcher = dispatch.New(s.store, dispatch.Config{
 		Owner:         owner,
-		Lease:         leaseDuration,
+		Lease:         cfg.Lease,
+		PollInterval:  pollInterval(clustered, cfg.Lease),
+		NextDue:       nextEventDue,
 		Workers:       cfg.Workers,
 		Timeout:       cfg.DeliveryTimeout,
 		SigningSecret: s.team.SigningSecret,
@@ -165,11 +186,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// for the router's transform rules and the API's validation and runs.
 	transforms := transform.NewEngine(transform.Config{})
 	s.router = router.New(s.store, router.Config{
-		Owner:      owner,
-		Lease:      leaseDuration,
-		OnRouted:   s.dispatcher.WakeAt,
-		Transforms: transforms,
-		Logger:     s.log,
+		Owner:        owner,
+		Lease:        cfg.Lease,
+		PollInterval: pollInterval(clustered, cfg.Lease),
+		NextDue:      nextRequestDue,
+		OnRouted:     s.dispatcher.WakeAt,
+		Transforms:   transforms,
+		Logger:       s.log,
 	})
 	ingestHandler := ingest.New(s.store, ingest.Config{
 		TeamID:       s.team.ID,
@@ -254,6 +277,10 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.dispatcher.Start(ctx); err != nil {
 		return fmt.Errorf("server: start dispatcher: %w", err)
 	}
+	if s.cluster != nil {
+		s.cluster.listening = s.cli.ListeningConnections
+		s.cluster.start(ctx, s.router.Wake, s.dispatcher.Wake)
+	}
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	polled := make(chan struct{})
 	go func() { s.metrics.PollQueues(pollCtx, s.store, s.cfg.MetricsInterval); close(polled) }()
@@ -281,6 +308,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.cli.Close()
 	s.router.Stop()
 	s.dispatcher.Stop()
+	if s.cluster != nil {
+		s.cluster.stop()
+	}
 	s.heartbeat.Stop()
 	stopPoll()
 	<-polled
