@@ -204,6 +204,10 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			d.wg.Add(1)
 			go func() {
 				defer func() { d.slots <- struct{}{}; d.wg.Done() }()
+				if limited && !d.throttle.awaitSlot(ctx, ev.ID) {
+					d.finished(ev)
+					return
+				}
 				d.attempt(ctx, cache, ev, ev.NextTrigger)
 				if limited {
 					d.finished(ev)

@@ -25,6 +25,9 @@ import (
 type throttle struct {
 	mu      sync.Mutex
 	limited map[string]*limitState
+	// slotAt holds, for events claimed with a per-period slot, the slot's
+	// time: the attempt waits for it (see rateLead).
+	slotAt map[string]time.Time
 }
 
 type limitState struct {
@@ -33,7 +36,15 @@ type limitState struct {
 	next     time.Time // per-period: earliest time to ask for a slot
 	inflight int       // concurrent: attempts in flight in this process
 	capped   time.Time // concurrent: other processes fill the cap until about then
+	slot     time.Time // per-period: the time of the slot just taken
 }
+
+// rateLead is how far ahead of the present a per-period slot is booked.
+// The attempt then waits for the slot's time, so it leaves on time however
+// long the claim that follows the booking takes; without it, a slow claim
+// in one process and a fast one in another would put two deliveries
+// closer than the interval.
+const rateLead = 100 * time.Millisecond
 
 // capRecheck is how long a process waits before asking again for room
 // under a concurrency cap that other processes' attempts fill: their
@@ -42,7 +53,7 @@ type limitState struct {
 const capRecheck = 200 * time.Millisecond
 
 func newThrottle() *throttle {
-	return &throttle{limited: map[string]*limitState{}}
+	return &throttle{limited: map[string]*limitState{}, slotAt: map[string]time.Time{}}
 }
 
 // limit describes a destination's rate limit: interval between slots, or a
@@ -127,6 +138,10 @@ func (d *Dispatcher) claimLimited(ctx context.Context, free int, now time.Time) 
 			}
 		} else if st != nil && st.lim.concurrent > 0 {
 			st.inflight += len(events)
+		} else if st != nil && !st.slot.IsZero() {
+			for _, ev := range events {
+				t.slotAt[ev.ID] = st.slot
+			}
 		}
 		t.mu.Unlock()
 		free -= len(events)
@@ -193,6 +208,9 @@ func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) (in
 	interval := st.lim.interval
 	t.mu.Unlock()
 
+	// Slots are shared by every process: book one rateLead from the
+	// present moment (not from the loop's start, which may be late).
+	now = time.Now().UTC().Add(rateLead)
 	ok, next, err := d.store.AcquireRate(ctx, id, interval, now, 1)
 	if err != nil {
 		d.log.Error("dispatch: acquire rate slot", "destination_id", id, "err", err)
@@ -200,17 +218,41 @@ func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) (in
 	}
 	if !ok {
 		t.mu.Lock()
-		st.next = next
+		st.next = next.Add(-rateLead)
 		t.mu.Unlock()
-		d.WakeAt(next)
+		d.WakeAt(next.Add(-rateLead))
 		return 0, 0
 	}
-	// This slot is ours; the next one is an interval away.
+	// The slot at now is ours; the next one is an interval later.
 	t.mu.Lock()
-	st.next = now.Add(interval)
+	st.slot = now
+	st.next = now.Add(interval - rateLead)
 	t.mu.Unlock()
-	d.WakeAt(now.Add(interval))
+	d.WakeAt(now.Add(interval - rateLead))
 	return 1, 0
+}
+
+// awaitSlot waits, before an attempt claimed by claimLimited, for the time
+// of the rate slot it was claimed with, if any. It returns false if ctx
+// ended first: the attempt is not made (shutdown releases the lease).
+func (t *throttle) awaitSlot(ctx context.Context, eventID string) bool {
+	t.mu.Lock()
+	at, ok := t.slotAt[eventID]
+	delete(t.slotAt, eventID)
+	t.mu.Unlock()
+	if !ok {
+		return true
+	}
+	if d := time.Until(at); d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+		}
+	}
+	return true
 }
 
 // admit decides whether an event from a general claim may be attempted

@@ -94,6 +94,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("pgstore: parse dsn: %w", err)
 	}
 	cfg.MaxConns = opts.MaxConns
+	// pgxpool pings every connection idle for over a second before handing
+	// it out: an idle gateway, whose loops query every few seconds, would
+	// double its queries. Ping only connections idle for a minute (a
+	// broken one otherwise fails one query, which its caller retries).
+	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool { return p.IdleDuration > time.Minute }
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		// Times come back in UTC, as they went in.
 		c.TypeMap().RegisterType(&pgtype.Type{
