@@ -139,8 +139,9 @@ func (d *Dispatcher) claimLimited(ctx context.Context, free int, now time.Time) 
 		} else if st != nil && st.lim.concurrent > 0 {
 			st.inflight += len(events)
 		} else if st != nil && !st.slot.IsZero() {
-			for _, ev := range events {
-				t.slotAt[ev.ID] = st.slot
+			// The i-th event takes the i-th of the consecutive slots.
+			for i, ev := range events {
+				t.slotAt[ev.ID] = st.slot.Add(time.Duration(i) * st.lim.interval)
 			}
 		}
 		t.mu.Unlock()
@@ -208,10 +209,13 @@ func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) (in
 	interval := st.lim.interval
 	t.mu.Unlock()
 
-	// Slots are shared by every process: book one rateLead from the
-	// present moment (not from the loop's start, which may be late).
+	// Slots are shared by every process: book them rateLead from the
+	// present moment (not from the loop's start, which may be late). At
+	// high rates one booking takes the slots of a whole rateLead, so that
+	// the store's round trips do not cap the rate.
 	now = time.Now().UTC().Add(rateLead)
-	ok, next, err := d.store.AcquireRate(ctx, id, interval, now, 1)
+	n := slotsPerBooking(interval)
+	ok, next, err := d.store.AcquireRate(ctx, id, interval, now, n)
 	if err != nil {
 		d.log.Error("dispatch: acquire rate slot", "destination_id", id, "err", err)
 		return 0, 0
@@ -223,13 +227,22 @@ func (d *Dispatcher) capacity(ctx context.Context, id string, now time.Time) (in
 		d.WakeAt(next.Add(-rateLead))
 		return 0, 0
 	}
-	// The slot at now is ours; the next one is an interval later.
+	// The n slots from now are ours; the next free one is at next.
 	t.mu.Lock()
 	st.slot = now
-	st.next = now.Add(interval - rateLead)
+	st.next = next.Add(-rateLead)
 	t.mu.Unlock()
-	d.WakeAt(now.Add(interval - rateLead))
-	return 1, 0
+	d.WakeAt(next.Add(-rateLead))
+	return n, 0
+}
+
+// slotsPerBooking is how many consecutive slots one AcquireRate call takes:
+// those of one rateLead (at least one, at most 64).
+func slotsPerBooking(interval time.Duration) int {
+	if interval <= 0 {
+		return 1
+	}
+	return min(max(int(rateLead/interval), 1), 64)
 }
 
 // awaitSlot waits, before an attempt claimed by claimLimited, for the time
