@@ -204,7 +204,7 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			d.wg.Add(1)
 			go func() {
 				defer func() { d.slots <- struct{}{}; d.wg.Done() }()
-				if limited && !d.throttle.awaitSlot(ctx, ev.ID) {
+				if limited && !d.awaitSlot(ctx, ev) {
 					d.finished(ev)
 					return
 				}

@@ -246,26 +246,72 @@ func slotsPerBooking(interval time.Duration) int {
 }
 
 // awaitSlot waits, before an attempt claimed by claimLimited, for the time
-// of the rate slot it was claimed with, if any. It returns false if ctx
-// ended first: the attempt is not made (shutdown releases the lease).
-func (t *throttle) awaitSlot(ctx context.Context, eventID string) bool {
+// of the rate slot it was claimed with, if any. A slot the attempt can no
+// longer keep — the claim that followed the booking returned later than
+// slotTolerance after it (a loaded machine, a cold statement) — is given
+// up for a new one, so that a late attempt never lands next to the
+// following slot's. It returns false if ctx ended first: the attempt is
+// not made (shutdown releases the lease).
+func (d *Dispatcher) awaitSlot(ctx context.Context, ev model.Event) bool {
+	t := d.throttle
 	t.mu.Lock()
-	at, ok := t.slotAt[eventID]
-	delete(t.slotAt, eventID)
+	at, ok := t.slotAt[ev.ID]
+	delete(t.slotAt, ev.ID)
+	var interval time.Duration
+	if st := t.limited[ev.DestinationID]; st != nil {
+		interval = st.lim.interval
+	}
 	t.mu.Unlock()
 	if !ok {
 		return true
 	}
-	if d := time.Until(at); d > 0 {
-		timer := time.NewTimer(d)
-		defer timer.Stop()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-timer.C:
+	for interval > 0 && time.Since(at) > slotTolerance(interval) {
+		next, err := d.rebook(ctx, ev.DestinationID, interval)
+		if err != nil {
+			return ctx.Err() == nil // the store failed: keep the old slot
+		}
+		at = next
+	}
+	return sleepUntil(ctx, at)
+}
+
+// slotTolerance is how late an attempt may still use its slot.
+func slotTolerance(interval time.Duration) time.Duration {
+	return max(interval/2, 10*time.Millisecond)
+}
+
+// rebook books one new slot, rateLead ahead, waiting for the destination's
+// next free one as long as needed, and returns its time.
+func (d *Dispatcher) rebook(ctx context.Context, destinationID string, interval time.Duration) (time.Time, error) {
+	for {
+		at := time.Now().UTC().Add(rateLead)
+		ok, next, err := d.store.AcquireRate(ctx, destinationID, interval, at, 1)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if ok {
+			return at, nil
+		}
+		if !sleepUntil(ctx, next.Add(-rateLead)) {
+			return time.Time{}, ctx.Err()
 		}
 	}
-	return true
+}
+
+// sleepUntil waits until at; false if ctx ended first.
+func sleepUntil(ctx context.Context, at time.Time) bool {
+	d := time.Until(at)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
 }
 
 // admit decides whether an event from a general claim may be attempted
