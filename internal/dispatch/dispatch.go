@@ -281,12 +281,25 @@ func (d *Dispatcher) attempt(ctx context.Context, cache *resourceCache, ev model
 	rctx := context.WithoutCancel(ctx)
 	att, out, err := d.deliver(rctx, cache, ev, trigger)
 	if err != nil {
-		// Resources could not be loaded: keep the lease; it expires and
-		// the event is tried again.
+		// Resources could not be loaded (the store is unreachable, say).
+		// The heartbeat would keep this process's lease alive, so give the
+		// event back explicitly; it is tried again once the store answers.
 		d.log.Error("dispatch: prepare attempt", "event_id", ev.ID, "err", err)
+		due := ev.CreatedAt
+		if ev.NextAttemptAt != nil {
+			due = *ev.NextAttemptAt
+		}
+		_ = d.persist(ctx, "release event "+ev.ID, func() error {
+			return d.store.ReleaseEvent(rctx, ev.ID, d.cfg.Owner, due)
+		})
 		return att, out, err
 	}
-	if err := d.record(rctx, out); err != nil {
+	if err := d.persist(ctx, "record attempt "+out.Attempt.ID, func() error {
+		return d.store.RecordAttempt(rctx, out)
+	}); err != nil {
+		if errors.Is(err, store.ErrLeaseLost) {
+			d.log.Warn("dispatch: lease lost; attempt kept, event left to its new owner", "event_id", out.Attempt.EventID, "attempt_id", out.Attempt.ID)
+		}
 		return att, out, err
 	}
 	if d.cfg.OnAttempt != nil {
@@ -318,24 +331,27 @@ func (d *Dispatcher) wakeAtNextDue(ctx context.Context, now time.Time) {
 	}
 }
 
-// record stores the outcome, retrying while the store is unavailable for
-// up to the lease, after which another worker owns the event anyway.
-func (d *Dispatcher) record(ctx context.Context, out store.AttemptOutcome) error {
-	deadline := time.Now().Add(d.cfg.Lease)
+// persist runs a store write until it succeeds or fails for good
+// (ErrLeaseLost, ErrNotFound), backing off while the store is unreachable.
+// Work this process holds stays leased (the heartbeat renews it), so
+// giving up would strand it: persist keeps trying for as long as the
+// dispatcher runs, and for one lease more once ctx ends (shutdown).
+func (d *Dispatcher) persist(ctx context.Context, what string, write func() error) error {
+	var deadline time.Time
 	backoff := 50 * time.Millisecond
 	for {
-		err := d.store.RecordAttempt(ctx, out)
-		if err == nil {
-			return nil
-		}
-		if errors.Is(err, store.ErrLeaseLost) {
-			d.log.Warn("dispatch: lease lost; attempt kept, event left to its new owner", "event_id", out.Attempt.EventID, "attempt_id", out.Attempt.ID)
+		err := write()
+		if err == nil || errors.Is(err, store.ErrLeaseLost) || errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("record attempt %s: %w", out.Attempt.ID, err)
+		if ctx.Err() != nil {
+			if deadline.IsZero() {
+				deadline = time.Now().Add(d.cfg.Lease)
+			} else if time.Now().After(deadline) {
+				return fmt.Errorf("%s: %w", what, err)
+			}
 		}
-		d.log.Warn("dispatch: record attempt failed; retrying", "event_id", out.Attempt.EventID, "err", err)
+		d.log.Warn("dispatch: store write failed; retrying", "what", what, "err", err)
 		time.Sleep(backoff)
 		backoff = min(backoff*2, 5*time.Second)
 	}

@@ -122,6 +122,10 @@ func (r *Router) loop(ctx context.Context) {
 		if n == r.cfg.BatchSize && err == nil {
 			continue // more may be waiting
 		}
+		if err != nil {
+			// Try the failed work again soon (the store may be back).
+			r.wake.NotifyAt(time.Now().Add(time.Second))
+		}
 		if n == 0 && err == nil && r.cfg.NextDue != nil {
 			if at, ok, err := r.cfg.NextDue(ctx, time.Now().UTC()); err == nil && ok {
 				r.wake.NotifyAt(at)
@@ -157,11 +161,14 @@ func (r *Router) routeBatch(ctx context.Context) (int, error) {
 	// Routing uses the context's values but must commit even during
 	// shutdown, so that claimed work is not left to lease expiry.
 	ctx = context.WithoutCancel(ctx)
+	failed := 0
 	for _, req := range reqs {
 		out, k, p, err := r.route(ctx, targets, req, nil, now)
 		if err != nil {
-			// Leave it claimed: the lease expires and it is retried.
+			// It stays claimed by this router, which takes it up again
+			// at its next claim (see store.Routing.ClaimUnroutedRequests).
 			r.log.Error("router: route request", "request_id", req.ID, "err", err)
+			failed++
 			continue
 		}
 		for i := range p {
@@ -172,6 +179,9 @@ func (r *Router) routeBatch(ctx context.Context) (int, error) {
 	}
 	if err := r.commit(ctx, outcomes, keys, pending, now); err != nil {
 		return len(reqs), err
+	}
+	if failed > 0 {
+		return len(reqs), fmt.Errorf("%d of %d requests could not be routed; they are tried again", failed, len(reqs))
 	}
 	return len(reqs), nil
 }

@@ -137,7 +137,11 @@ type Claim struct {
 // Routing is the router's part: turning requests into events.
 type Routing interface {
 	// ClaimUnroutedRequests leases accepted requests that have no events
-	// yet, oldest first, with their payloads.
+	// yet, oldest first, with their payloads: those with no lease, an
+	// expired one, or one held by c.Owner itself. A router claims one batch
+	// at a time, so requests it still holds at its next claim are ones a
+	// failed batch left behind (its heartbeat keeps their leases alive),
+	// and it takes them up again.
 	ClaimUnroutedRequests(ctx context.Context, c Claim) ([]model.Request, error)
 	// CompleteRouting commits the outcome of routing several requests, each
 	// atomically: its new payloads, events and ignored events are inserted,

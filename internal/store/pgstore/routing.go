@@ -25,7 +25,8 @@ func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]mod
 		UPDATE requests SET lease_owner = $1, lease_until = $2
 		WHERE id IN (
 			SELECT id FROM requests
-			WHERE routed_at IS NULL AND rejection_cause = '' AND (lease_until IS NULL OR lease_until <= $3)
+			WHERE routed_at IS NULL AND rejection_cause = ''
+				AND (lease_until IS NULL OR lease_until <= $3 OR lease_owner = $1)
 			ORDER BY id LIMIT $4
 			FOR UPDATE SKIP LOCKED)
 		RETURNING *)

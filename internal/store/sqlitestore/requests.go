@@ -112,11 +112,12 @@ func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]mod
 	var out []model.Request
 	now, until := micros(c.Now), micros(c.Now.Add(c.Lease))
 	err := s.write(ctx, "claim unrouted requests", func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `UPDATE requests SET lease_owner = ?, lease_until = ?
+		rows, err := tx.QueryContext(ctx, `UPDATE requests SET lease_owner = ?1, lease_until = ?2
 			WHERE id IN (
 				SELECT id FROM requests
-				WHERE routed_at IS NULL AND rejection_cause = '' AND (lease_until IS NULL OR lease_until <= ?)
-				ORDER BY id LIMIT ?)
+				WHERE routed_at IS NULL AND rejection_cause = ''
+					AND (lease_until IS NULL OR lease_until <= ?3 OR lease_owner = ?1)
+				ORDER BY id LIMIT ?4)
 			RETURNING `+requestCols, c.Owner, until, now, c.Limit)
 		if err != nil {
 			return err
