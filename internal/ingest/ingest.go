@@ -51,9 +51,10 @@ type Config struct {
 
 // Handler serves the ingest listener.
 type Handler struct {
-	store Store
-	cfg   Config
-	log   *slog.Logger
+	store   Store
+	sources *sourceCache
+	cfg     Config
+	log     *slog.Logger
 }
 
 // New returns the ingest handler.
@@ -67,7 +68,7 @@ func New(st Store, cfg Config) *Handler {
 	if cfg.OnAccepted == nil {
 		cfg.OnAccepted = func() {}
 	}
-	return &Handler{store: st, cfg: cfg, log: cfg.Logger}
+	return &Handler{store: st, sources: newSourceCache(st), cfg: cfg, log: cfg.Logger}
 }
 
 // ServeHTTP implements http.Handler.
@@ -82,7 +83,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(sourceID, model.PrefixSource) {
 		sourceID = model.PrefixSource + sourceID
 	}
-	src, err := h.store.GetSource(ctx, h.cfg.TeamID, sourceID)
+	src, connections, err := h.sources.lookup(ctx, h.cfg.TeamID, sourceID)
 	if errors.Is(err, store.ErrNotFound) {
 		h.answerError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no source with id %q", rawID), "")
 		return
@@ -143,13 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Verified = &verified
 	}
-	n, err := h.store.CountConnections(ctx, store.ConnectionFilter{TeamID: h.cfg.TeamID, SourceIDs: []string{src.ID}})
-	if err != nil {
-		h.log.ErrorContext(ctx, "ingest: count connections", "source_id", src.ID, "err", err)
-		h.answerError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the gateway cannot reach its store; retry later", "")
-		return
-	}
-	if n == 0 {
+	if connections == 0 {
 		// Hookdeck keeps and acknowledges a request that has nowhere to go.
 		req.RejectionCause = model.RejectNoConnection
 	}

@@ -155,3 +155,68 @@ func TestStoreDownAnswers503(t *testing.T) {
 		t.Fatalf("answer %d with the store closed, want 503", resp.StatusCode)
 	}
 }
+
+// The source cache never hides a connection created a moment ago, and a
+// change to a cached source applies within the cache's lifetime.
+func TestSourceCacheFreshness(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	post := func(name string) (int, string) {
+		resp, err := http.Post(b.srv.URL+"/"+b.sources[name].ID, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ack struct {
+			RequestID string `json:"request_id"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&ack)
+		return resp.StatusCode, ack.RequestID
+	}
+	// lonely has no connection: NO_CONNECTION. Connect it, and the very
+	// next request is accepted.
+	if _, id := post("lonely"); mustRequest(t, b, id).RejectionCause != model.RejectNoConnection {
+		t.Fatal("first request to a source without connections was not NO_CONNECTION")
+	}
+	now := time.Now().UTC()
+	d := model.Destination{ID: model.NewID(model.PrefixDestination), TeamID: b.team.ID, Name: "late", Type: model.DestinationMockAPI, CreatedAt: now, UpdatedAt: now}
+	c := model.Connection{ID: model.NewID(model.PrefixConnection), TeamID: b.team.ID, Name: "late", SourceID: b.sources["lonely"].ID, DestinationID: d.ID, CreatedAt: now, UpdatedAt: now}
+	if err := b.st.CreateDestination(ctx, &d); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.st.CreateConnection(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	if _, id := post("lonely"); mustRequest(t, b, id).RejectionCause != "" {
+		t.Fatal("a request right after the first connection was created was not accepted")
+	}
+	// Disable the (now cached) open source: within the cache's lifetime
+	// ingest answers 404.
+	post("open")
+	src := b.sources["open"]
+	src.DisabledAt = &now
+	if err := b.st.UpdateSource(ctx, &src); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(sourceCacheTTL + 2*time.Second)
+	for {
+		status, _ := post("open")
+		if status == http.StatusNotFound {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a disabled source still answered %d after %v", status, sourceCacheTTL+2*time.Second)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func mustRequest(t *testing.T, b *bundle, id string) model.Request {
+	t.Helper()
+	r, err := b.st.GetRequest(context.Background(), b.team.ID, id, false)
+	if err != nil {
+		t.Fatalf("request %q: %v", id, err)
+	}
+	return r
+}
