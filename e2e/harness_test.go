@@ -331,4 +331,3 @@ type list[T any] struct {
 	Count      int            `json:"count"`
 	Models     []T            `json:"models"`
 }
-
