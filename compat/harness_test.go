@@ -354,19 +354,6 @@ func (a *app) received() []received {
 	return append([]received(nil), a.got...)
 }
 
-// freePort returns a loopback port nothing listens on (for a local app
-// that is down).
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
-	return port
-}
-
 // syncBuffer is a goroutine-safe bytes.Buffer for process output.
 type syncBuffer struct {
 	mu sync.Mutex

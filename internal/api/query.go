@@ -133,9 +133,6 @@ func scalarString(v any) string {
 	}
 }
 
-// has reports whether the name was given at all.
-func (q query) has(name string) bool { return q[name] != nil }
-
 // str returns the first plain value of name, or "".
 func (q query) str(name string) string {
 	if p := q[name]; p != nil && len(p.values) > 0 {

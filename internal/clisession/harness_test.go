@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -305,5 +304,3 @@ func statusIs(n int, status string) func([]event) bool {
 		return true
 	}
 }
-
-func describe(evs []event) string { return fmt.Sprintf("%+v", evs) }

@@ -204,6 +204,10 @@ func (l *listener) run(ctx context.Context) error {
 	}
 }
 
+// errUnknownSession carries the server's refusal word for word, as the
+// Hookdeck CLI shows it.
+//
+//lint:ignore ST1005 the protocol's exact message
 var errUnknownSession = errors.New(UnknownSessionMessage)
 
 type handshakeError struct {
