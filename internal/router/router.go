@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -244,7 +245,7 @@ func (r *Router) route(ctx context.Context, targets *targetCache, req model.Requ
 	}
 	in := newView(req.Data)
 	for _, c := range conns {
-		if c.CreatedAt.After(req.CreatedAt) || (only != nil && !contains(only, c.ID)) {
+		if c.CreatedAt.After(req.CreatedAt) || (only != nil && !slices.Contains(only, c.ID)) {
 			continue
 		}
 		if c.DisabledAt != nil {
@@ -332,15 +333,6 @@ func earliest(events []model.Event, now time.Time) time.Time {
 		}
 	}
 	return t
-}
-
-func contains(ids []string, id string) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // targetCache memoises connections and destinations within one batch.
