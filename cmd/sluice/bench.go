@@ -63,7 +63,7 @@ and RSS meanwhile.`,
 	f.DurationVar(&o.Duration, "duration", bench.DefaultDuration, "length of each measured phase")
 	f.IntVar(&o.Workers, "workers", 0, "the gateway's deliveries in flight (default: sluice serve's)")
 	f.Int64Var(&o.Backlog, "backlog", 0, "also ingest this many events with the destination held, then measure the drain")
-	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the sluice phase to this file")
+	f.StringVar(&o.CPUProfile, "cpuprofile", "", "write a pprof CPU profile of the routing+delivery phase to this file, and one of the ingest-alone phase to this file + \".ingest\"")
 	f.BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	f.StringVar(&logLevel, "log-level", "warn", "the gateway's log level: debug, info, warn or error")
 	return cmd

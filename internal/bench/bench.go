@@ -57,8 +57,10 @@ type Options struct {
 	Workers int
 	// Backlog, if > 0, adds the backlog phase with this many events.
 	Backlog int64
-	// CPUProfile, if set, receives a pprof CPU profile of the sluice
-	// phase (the whole process: gateway, generator and destination).
+	// CPUProfile, if set, receives a pprof CPU profile of the phase with
+	// routing and delivery (the whole process: gateway, generator and
+	// destination); CPUProfile+".ingest" receives one of the durable
+	// ingest phase.
 	CPUProfile string
 	// Progress receives progress lines (nothing when nil).
 	Progress io.Writer
@@ -143,7 +145,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	gen = load{URL: gw.srv.IngestURL() + "/" + src.ID, Concurrency: opts.Concurrency, BodyBytes: opts.BodyBytes, Duration: min(warmup, opts.Duration)}
 	gen.run(ctx)
 	gen.Duration = opts.Duration
+	stopProfile, err := startProfile(opts.CPUProfile, ".ingest")
+	if err != nil {
+		return nil, err
+	}
 	rep.IngestOnly = phaseOf(gen.run(ctx))
+	stopProfile()
 
 	progress("sluice ingest, routing and delivery (%s), %v", rep.Store, opts.Duration)
 	gen = load{URL: gw.ingestURL(conn), Concurrency: opts.Concurrency, BodyBytes: opts.BodyBytes, Duration: min(warmup, opts.Duration)}
@@ -153,7 +160,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	dest.reset()
 	resetPeakRSS()
-	stopProfile, err := startProfile(opts.CPUProfile)
+	stopProfile, err = startProfile(opts.CPUProfile, "")
 	if err != nil {
 		return nil, err
 	}
@@ -196,11 +203,13 @@ func endToEnd(d *destination, start time.Time, acked int64, complete bool) EndTo
 	return e
 }
 
-func startProfile(path string) (stop func(), err error) {
+// startProfile starts a CPU profile written to path+suffix; nothing when
+// path is empty.
+func startProfile(path, suffix string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
 	}
-	f, err := os.Create(path)
+	f, err := os.Create(path + suffix)
 	if err != nil {
 		return nil, fmt.Errorf("bench: CPU profile: %w", err)
 	}
