@@ -28,7 +28,8 @@ const DefaultMaxBodyBytes = 10 << 20
 // Store is what ingest needs from the store.
 type Store interface {
 	GetSource(ctx context.Context, teamID, id string) (model.Source, error)
-	CountConnections(ctx context.Context, f store.ConnectionFilter) (int, error)
+	// InsertRequest commits r; an accepted request whose source has no
+	// connection comes back as NO_CONNECTION.
 	InsertRequest(ctx context.Context, r *model.Request) error
 }
 
@@ -83,7 +84,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(sourceID, model.PrefixSource) {
 		sourceID = model.PrefixSource + sourceID
 	}
-	src, connections, err := h.sources.lookup(ctx, h.cfg.TeamID, sourceID)
+	src, err := h.sources.lookup(ctx, h.cfg.TeamID, sourceID)
 	if errors.Is(err, store.ErrNotFound) {
 		h.answerError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no source with id %q", rawID), "")
 		return
@@ -144,11 +145,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Verified = &verified
 	}
-	if connections == 0 {
-		// Hookdeck keeps and acknowledges a request that has nowhere to go.
-		req.RejectionCause = model.RejectNoConnection
-	}
-
+	// An accepted request may still come back NO_CONNECTION: the store
+	// decides at commit whether the source has a connection. Hookdeck keeps
+	// and acknowledges a request that has nowhere to go.
 	if err := h.store.InsertRequest(ctx, req); err != nil {
 		h.log.ErrorContext(ctx, "ingest: commit request", "request_id", req.ID, "source_id", src.ID, "err", err)
 		h.answerError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "the request could not be stored; retry later", "")

@@ -6,64 +6,55 @@ import (
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/model"
-	"github.com/sluice-gw/sluice/internal/store"
 )
 
 // sourceCacheTTL is how long ingest reuses a source it looked up. Loading
-// the source and counting its connections were most of the ingest
-// handler's CPU; with the cache, a change to a source (disabled,
-// verification, allowed methods, custom response) applies to ingest
-// within this time.
+// the source was most of the ingest handler's CPU; with the cache, a
+// change to a source (disabled, verification, allowed methods, custom
+// response) applies to ingest within this time. Whether the source has a
+// connection is not cached: the store decides it when it commits the
+// request (NO_CONNECTION).
 const sourceCacheTTL = time.Second
 
-// sourceInfo is what ingest needs to know about a source.
-type sourceInfo struct {
-	source      model.Source
-	connections int
-	expires     time.Time
+// maxCachedSources bounds the cache; it is emptied when full.
+const maxCachedSources = 10000
+
+// cachedSource is a looked-up source and when to look it up again.
+type cachedSource struct {
+	source  model.Source
+	expires time.Time
 }
 
-// sourceCache memoises sources with at least one connection. A source
-// without connections is looked up every time, so that a connection
-// created a moment ago is never missed (the request would be recorded as
-// NO_CONNECTION).
+// sourceCache memoises sources for sourceCacheTTL.
 type sourceCache struct {
 	store Store
 	mu    sync.Mutex
-	items map[string]sourceInfo
+	items map[string]cachedSource
 }
 
 func newSourceCache(st Store) *sourceCache {
-	return &sourceCache{store: st, items: map[string]sourceInfo{}}
+	return &sourceCache{store: st, items: map[string]cachedSource{}}
 }
 
-// lookup returns the source and its number of connections. Errors are the
-// store's (store.ErrNotFound for an unknown source).
-func (c *sourceCache) lookup(ctx context.Context, teamID, id string) (model.Source, int, error) {
+// lookup returns the source. Errors are the store's (store.ErrNotFound for
+// an unknown source, which is not cached).
+func (c *sourceCache) lookup(ctx context.Context, teamID, id string) (model.Source, error) {
 	now := time.Now()
 	c.mu.Lock()
 	it, ok := c.items[id]
 	c.mu.Unlock()
 	if ok && now.Before(it.expires) {
-		return it.source, it.connections, nil
+		return it.source, nil
 	}
 	src, err := c.store.GetSource(ctx, teamID, id)
 	if err != nil {
-		return src, 0, err
-	}
-	n, err := c.store.CountConnections(ctx, store.ConnectionFilter{TeamID: teamID, SourceIDs: []string{src.ID}})
-	if err != nil {
-		return src, 0, err
+		return src, err
 	}
 	c.mu.Lock()
-	if n > 0 {
-		if len(c.items) >= 10000 {
-			clear(c.items)
-		}
-		c.items[id] = sourceInfo{source: src, connections: n, expires: now.Add(sourceCacheTTL)}
-	} else {
-		delete(c.items, id)
+	if len(c.items) >= maxCachedSources {
+		clear(c.items)
 	}
+	c.items[id] = cachedSource{source: src, expires: now.Add(sourceCacheTTL)}
 	c.mu.Unlock()
-	return src, n, nil
+	return src, nil
 }

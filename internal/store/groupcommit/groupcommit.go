@@ -11,12 +11,20 @@
 // fail its neighbours. Functions must therefore have no effects outside the
 // transaction they are given, other than writing results that a rerun
 // overwrites.
+//
+// With Config.Sync, durability is pipelined: the writer commits a batch
+// without waiting for the disk, hands the batch to a syncer goroutine and
+// goes on with the next one; the syncer calls Sync once for every batch
+// committed since its last call and only then tells their callers. The
+// writer and the disk work at the same time, and Do still returns only
+// once its write is durable.
 package groupcommit
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -38,6 +46,12 @@ type Config struct {
 	Writers int
 	// OnCommit, if set, is called after each commit with the batch size.
 	OnCommit func(size int)
+	// Sync, if set, makes every commit before its call durable; commits
+	// then need not be durable by themselves (see the package doc). Once
+	// Sync fails the committer fails every later write: after a failed
+	// fsync the state of the disk is unknown, and retrying it could
+	// falsely succeed.
+	Sync func(ctx context.Context) error
 }
 
 // ErrClosed is returned by Do after Close.
@@ -64,6 +78,12 @@ type Committer[T Tx] struct {
 	closeOnce sync.Once
 	closing   chan struct{}
 	wg        sync.WaitGroup
+
+	// unsynced carries committed batches from the writers to the syncer
+	// (with Config.Sync).
+	unsynced chan []op[T]
+	synced   chan struct{} // closed when the syncer has exited
+	syncErr  error         // the first Sync failure (syncer only)
 }
 
 // New starts a committer's writer goroutines. Call Close to stop them.
@@ -83,6 +103,11 @@ func New[T Tx](begin BeginFunc[T], cfg Config) *Committer[T] {
 	for range cfg.Writers {
 		c.wg.Add(1)
 		go c.writer()
+	}
+	if cfg.Sync != nil {
+		c.unsynced = make(chan []op[T])
+		c.synced = make(chan struct{})
+		go c.syncer()
 	}
 	return c
 }
@@ -117,8 +142,16 @@ func (c *Committer[T]) Close() {
 		c.closed = true
 		c.mu.Unlock()
 		close(c.closing)
+		c.wg.Wait()
+		if c.unsynced != nil {
+			close(c.unsynced)
+			<-c.synced
+		}
 	})
 	c.wg.Wait()
+	if c.synced != nil {
+		<-c.synced
+	}
 }
 
 func (c *Committer[T]) writer() {
@@ -172,9 +205,7 @@ func (c *Committer[T]) run(batch []op[T]) {
 		if c.cfg.OnCommit != nil {
 			c.cfg.OnCommit(len(live))
 		}
-		for _, o := range live {
-			o.done <- nil
-		}
+		c.committed(live)
 		return
 	}
 	if len(live) == 1 || errors.Is(err, errCommit) {
@@ -183,10 +214,64 @@ func (c *Committer[T]) run(batch []op[T]) {
 		}
 		return
 	}
+	ok := live[:0]
 	for _, o := range live {
-		o.done <- c.runTx([]op[T]{o})
+		if err := c.runTx([]op[T]{o}); err != nil {
+			o.done <- err
+			continue
+		}
+		ok = append(ok, o)
+	}
+	c.committed(ok)
+}
+
+// committed tells the callers of committed ops that they succeeded, at
+// once or, with Config.Sync, once the syncer has made them durable.
+func (c *Committer[T]) committed(ops []op[T]) {
+	if len(ops) == 0 {
+		return
+	}
+	if c.unsynced == nil {
+		for _, o := range ops {
+			o.done <- nil
+		}
+		return
+	}
+	c.unsynced <- slices.Clone(ops) // the writer reuses its batch
+}
+
+// syncer makes committed batches durable: one Sync for all the batches
+// waiting, then their callers are told.
+func (c *Committer[T]) syncer() {
+	defer close(c.synced)
+	for ops := range c.unsynced {
+		waiting := ops
+	gather:
+		for {
+			select {
+			case more, ok := <-c.unsynced:
+				if !ok {
+					break gather
+				}
+				waiting = append(waiting, more...)
+			default:
+				break gather
+			}
+		}
+		if c.syncErr == nil {
+			if err := c.cfg.Sync(context.Background()); err != nil {
+				c.syncErr = fmt.Errorf("%w: %w", ErrSync, err)
+			}
+		}
+		for _, o := range waiting {
+			o.done <- c.syncErr
+		}
 	}
 }
+
+// ErrSync wraps a failed Config.Sync: the writes it covered, and every
+// write after it, may not be durable.
+var ErrSync = errors.New("groupcommit: sync failed")
 
 var errCommit = errors.New("commit failed")
 

@@ -124,3 +124,76 @@ func TestDoRacingCloseNeverHangs(t *testing.T) {
 		}
 	}
 }
+
+// With Config.Sync, a write is reported only after a Sync that started
+// after its commit, and one failed Sync fails it and every later write.
+func TestSyncBeforeReporting(t *testing.T) {
+	db := &memDB{}
+	var (
+		mu        sync.Mutex
+		syncedTo  int // commits covered by the last completed Sync
+		syncs     int
+		failSyncs bool
+	)
+	syncFn := func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		db.mu.Lock()
+		covered := db.commits
+		db.mu.Unlock()
+		time.Sleep(time.Millisecond) // the disk
+		syncs++
+		if failSyncs {
+			return errors.New("EIO")
+		}
+		syncedTo = covered
+		return nil
+	}
+	c := New(db.begin, Config{Sync: syncFn})
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			var mine int
+			err := c.Do(context.Background(), func(tx *memTx) error {
+				tx.pending = append(tx.pending, "row")
+				db.mu.Lock()
+				mine = db.commits + 1 // the commit this transaction will be
+				db.mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Errorf("op %d: %v", i, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if syncedTo < mine {
+				t.Errorf("op %d reported after sync of %d commits, its commit is #%d", i, syncedTo, mine)
+			}
+		})
+	}
+	wg.Wait()
+	if syncs == 0 || syncs > db.commits {
+		t.Errorf("%d syncs for %d commits", syncs, db.commits)
+	}
+
+	mu.Lock()
+	failSyncs = true
+	mu.Unlock()
+	write := func() error {
+		return c.Do(context.Background(), func(tx *memTx) error {
+			tx.pending = append(tx.pending, "row")
+			return nil
+		})
+	}
+	if err := write(); !errors.Is(err, ErrSync) {
+		t.Fatalf("write with a failing sync: %v, want ErrSync", err)
+	}
+	mu.Lock()
+	failSyncs = false
+	mu.Unlock()
+	if err := write(); !errors.Is(err, ErrSync) {
+		t.Fatalf("write after a failed sync: %v, want ErrSync still", err)
+	}
+	c.Close()
+}

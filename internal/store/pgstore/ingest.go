@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -33,6 +34,7 @@ const maxStatementBytes = 16 << 20
 type ingestRow struct {
 	r       *model.Request
 	headers string
+	cause   string // the stored rejection cause
 	err     error
 }
 
@@ -93,17 +95,27 @@ func (t *ingestTx) commitRows(ctx context.Context, rows []*ingestRow) {
 	}
 }
 
+// insertRequestsSQL stores payloads and requests; an accepted request
+// ($11 empty) whose source has no connection is stored as $20
+// (NO_CONNECTION), and every request's stored cause is returned.
 const insertRequestsSQL = `WITH payload AS (
 	INSERT INTO payloads (id, method, path, query, headers, body)
 	SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::bytea[])
 )
 INSERT INTO requests (id, team_id, source_id, verified, rejection_cause, data_id, original_ip,
 	events_count, cli_events_count, ignored_count, routed_at, ingested_at, created_at, updated_at)
-SELECT * FROM unnest($7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $1::text[], $12::text[],
+SELECT u.id, u.team_id, u.source_id, u.verified,
+	CASE WHEN u.cause = '' AND NOT EXISTS (SELECT 1 FROM connections c
+		WHERE c.team_id = u.team_id AND c.source_id = u.source_id) THEN $20 ELSE u.cause END,
+	u.data_id, u.original_ip, u.events, u.cli_events, u.ignored, u.routed, u.ingested, u.created, u.updated
+FROM unnest($7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $1::text[], $12::text[],
 	$13::integer[], $14::integer[], $15::integer[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[],
-	$19::timestamptz[])`
+	$19::timestamptz[]) AS u(id, team_id, source_id, verified, cause, data_id, original_ip,
+	events, cli_events, ignored, routed, ingested, created, updated)
+RETURNING id, rejection_cause`
 
-// insert writes rows with one statement, atomically.
+// insert writes rows with one statement, atomically, and sets each
+// request's stored rejection cause.
 func (t *ingestTx) insert(ctx context.Context, rows []*ingestRow) error {
 	n := len(rows)
 	var (
@@ -125,16 +137,33 @@ func (t *ingestTx) insert(ctx context.Context, rows []*ingestRow) error {
 		routed[i] = r.RoutedAt
 		ingestedAt[i], createdAt[i], updatedAt[i] = r.IngestedAt, r.CreatedAt, r.UpdatedAt
 	}
-	_, err := t.pool.Exec(ctx, insertRequestsSQL, pID, method, path, query, headers, body,
-		id, team, source, verified, cause, ip, events, cliEvents, ignored, routed, ingestedAt, createdAt, updatedAt)
-	return err
+	stored, err := t.pool.Query(ctx, insertRequestsSQL, pID, method, path, query, headers, body,
+		id, team, source, verified, cause, ip, events, cliEvents, ignored, routed, ingestedAt, createdAt, updatedAt,
+		model.RejectNoConnection)
+	if err != nil {
+		return err
+	}
+	causes := make(map[string]string, n)
+	var rid, rcause string
+	_, err = pgx.ForEachRow(stored, []any{&rid, &rcause}, func() error {
+		causes[rid] = rcause
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		row.cause = causes[row.r.ID]
+	}
+	return nil
 }
 
 // InsertRequest durably commits r and its payload r.Data. Concurrent calls
 // share one statement and one commit (group commit); when it returns nil
 // PostgreSQL has acknowledged the commit (durable on disk under the
 // default synchronous_commit). Times in r are normalized in place to the
-// stored precision.
+// stored precision. An accepted request whose source has no connection at
+// the commit is stored as NO_CONNECTION, and r says so.
 func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 	if r.Data.ID == "" {
 		return fmt.Errorf("pgstore: insert request %s: payload id not set", r.ID)
@@ -155,6 +184,9 @@ func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 	})
 	if err != nil {
 		return translate(err, "insert request "+r.ID)
+	}
+	if row.err == nil {
+		r.RejectionCause = row.cause
 	}
 	if row.err == nil && r.RejectionCause == "" {
 		s.notes.poke(ChannelRequests)

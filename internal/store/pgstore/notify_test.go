@@ -48,6 +48,13 @@ func TestNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
+	// A connection, else the request is stored as NO_CONNECTION and wakes
+	// no router.
+	conn := model.Connection{ID: model.NewID(model.PrefixConnection), TeamID: team.ID, Name: "n",
+		SourceID: "src_x", DestinationID: "des_x", CreatedAt: now, UpdatedAt: now}
+	if err := b.CreateConnection(ctx, &conn); err != nil {
+		t.Fatal(err)
+	}
 	r := model.Request{ID: model.NewID(model.PrefixRequest), TeamID: team.ID, SourceID: "src_x",
 		Data:       model.Payload{ID: model.NewID(model.PrefixPayload), Method: "POST", Body: []byte("{}")},
 		IngestedAt: now, CreatedAt: now, UpdatedAt: now}

@@ -15,15 +15,21 @@ import (
 // calls with 1 KiB bodies, group-committed. goroutines is the number of
 // concurrent callers (a multiple of GOMAXPROCS); rows/commit is the mean
 // batch the committer formed. maxbatch=1 turns group commit off for
-// comparison.
+// comparison, and sync=each makes SQLite fsync inside every commit
+// instead of pipelining the fsync (Options.SyncEachCommit).
 func BenchmarkInsertRequest(b *testing.B) {
 	procs := runtime.GOMAXPROCS(0)
 	for _, bc := range []struct {
 		parallelism, maxBatch int
-	}{{1, 0}, {8, 0}, {32, 0}, {32, 1}} {
-		b.Run(fmt.Sprintf("goroutines=%d/maxbatch=%d", bc.parallelism*procs, bc.maxBatch), func(b *testing.B) {
+		syncEach              bool
+	}{{1, 0, false}, {8, 0, false}, {32, 0, false}, {32, 0, true}, {32, 1, false}} {
+		sync := "pipelined"
+		if bc.syncEach {
+			sync = "each"
+		}
+		b.Run(fmt.Sprintf("goroutines=%d/maxbatch=%d/sync=%s", bc.parallelism*procs, bc.maxBatch, sync), func(b *testing.B) {
 			var commits, rows atomic.Int64
-			s := openTest(b, Options{MaxBatch: bc.maxBatch, Logger: slog.New(slog.DiscardHandler), OnCommit: func(n int) {
+			s := openTest(b, Options{MaxBatch: bc.maxBatch, SyncEachCommit: bc.syncEach, Logger: slog.New(slog.DiscardHandler), OnCommit: func(n int) {
 				commits.Add(1)
 				rows.Add(int64(n))
 			}})

@@ -28,7 +28,7 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 		out    []model.Event
 		refuse error // decided without failing the shared transaction
 	)
-	err := s.write(ctx, "claim events", func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "claim events", func(ctx context.Context, tx *wtx) error {
 		out, refuse = nil, nil
 		limit := c.Limit
 		if c.MaxLeased > 0 && c.Destination != "" {
@@ -73,7 +73,7 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 }
 
 // countLeased counts the destination's events under an unexpired lease.
-func countLeased(ctx context.Context, tx *sql.Tx, destinationID string, now int64) (int, error) {
+func countLeased(ctx context.Context, tx *wtx, destinationID string, now int64) (int, error) {
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM events
 		WHERE destination_id = ? AND lease_owner IS NOT NULL AND lease_until > ?`, destinationID, now).Scan(&n)
@@ -81,7 +81,7 @@ func countLeased(ctx context.Context, tx *sql.Tx, destinationID string, now int6
 }
 
 // orderedDestinations lists the destinations in ordered delivery mode.
-func orderedDestinations(ctx context.Context, tx *sql.Tx) ([]string, error) {
+func orderedDestinations(ctx context.Context, tx *wtx) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM destinations
 		WHERE json_extract(config, '$.delivery_mode') = ? AND type <> ?`, model.DeliveryOrdered, model.DestinationCLI)
 	if err != nil {
@@ -100,7 +100,7 @@ type picked struct {
 }
 
 // pickHeads picks the claimable head of each ordered destination c allows.
-func pickHeads(ctx context.Context, tx *sql.Tx, c store.Claim, ordered []string, limit int) ([]picked, error) {
+func pickHeads(ctx context.Context, tx *wtx, c store.Claim, ordered []string, limit int) ([]picked, error) {
 	now := micros(c.Now)
 	var out []picked
 	for _, d := range ordered {
@@ -146,7 +146,7 @@ func pickHeads(ctx context.Context, tx *sql.Tx, c store.Claim, ordered []string,
 
 // pickDue picks up to limit due events of unordered destinations, earliest
 // due first.
-func pickDue(ctx context.Context, tx *sql.Tx, c store.Claim, ordered []string, limit int) ([]picked, error) {
+func pickDue(ctx context.Context, tx *wtx, c store.Claim, ordered []string, limit int) ([]picked, error) {
 	q := &query{}
 	q.add("queue_at <= ?", micros(c.Now))
 	q.add("NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL)")
@@ -174,7 +174,7 @@ func pickDue(ctx context.Context, tx *sql.Tx, c store.Claim, ordered []string, l
 // lease leases the picked events to c.Owner and returns them in the order
 // picked, with their payloads. The single writer makes picking and leasing
 // atomic.
-func lease(ctx context.Context, tx *sql.Tx, c store.Claim, ps []picked) ([]model.Event, error) {
+func lease(ctx context.Context, tx *wtx, c store.Claim, ps []picked) ([]model.Event, error) {
 	args := []any{micros(c.Now.Add(c.Lease)), c.Owner}
 	order := make(map[string]int, len(ps))
 	for i, p := range ps {

@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/sluice-gw/sluice/internal/model"
@@ -21,7 +20,7 @@ func scanConnection(sc scanner) (model.Connection, error) {
 // CreateConnection inserts c. A taken name (per source) gives ErrConflict;
 // a missing source or destination gives ErrNotFound.
 func (s *Store) CreateConnection(ctx context.Context, c *model.Connection) error {
-	return s.write(ctx, "create connection", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "create connection", func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.TeamID, c.ID, c.Name, c.Description, c.SourceID, c.DestinationID, nullRaw(c.Rules),
 			nullMicros(c.DisabledAt), nullMicros(c.PausedAt), micros(c.CreatedAt), micros(c.UpdatedAt))
@@ -31,7 +30,7 @@ func (s *Store) CreateConnection(ctx context.Context, c *model.Connection) error
 
 // UpdateConnection overwrites c's configuration; PausedAt is left alone.
 func (s *Store) UpdateConnection(ctx context.Context, c *model.Connection) error {
-	return s.write(ctx, "update connection", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "update connection", func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET name = ?, description = ?, rules = ?, source_id = ?,
 			destination_id = ?, disabled_at = ?, updated_at = ? WHERE team_id = ? AND id = ?`,
 			c.Name, c.Description, nullRaw(c.Rules), c.SourceID, c.DestinationID, nullMicros(c.DisabledAt),
@@ -88,7 +87,7 @@ func (s *Store) CountConnections(ctx context.Context, f store.ConnectionFilter) 
 
 // DeleteConnection deletes a connection; its events stay in the log.
 func (s *Store) DeleteConnection(ctx context.Context, teamID, id string) error {
-	return s.write(ctx, "delete connection "+id, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "delete connection "+id, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE team_id = ? AND id = ?`, teamID, id)
 		if err != nil {
 			return err
@@ -101,7 +100,7 @@ func (s *Store) DeleteConnection(ctx context.Context, teamID, id string) error {
 // worker holds a lease on.
 func (s *Store) PauseConnection(ctx context.Context, teamID, id string, at time.Time) (model.Connection, error) {
 	var c model.Connection
-	err := s.write(ctx, "pause connection "+id, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "pause connection "+id, func(ctx context.Context, tx *wtx) error {
 		var err error
 		c, err = scanConnection(tx.QueryRowContext(ctx, `UPDATE connections
 			SET updated_at = CASE WHEN paused_at IS NULL THEN ? ELSE updated_at END,
@@ -127,7 +126,7 @@ func (s *Store) UnpauseConnection(ctx context.Context, teamID, id string, at tim
 		c model.Connection
 		n int64
 	)
-	err := s.write(ctx, "unpause connection "+id, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "unpause connection "+id, func(ctx context.Context, tx *wtx) error {
 		var err error
 		c, err = scanConnection(tx.QueryRowContext(ctx, `UPDATE connections
 			SET updated_at = CASE WHEN paused_at IS NULL THEN updated_at ELSE ? END, paused_at = NULL

@@ -30,7 +30,7 @@ func pending(status string) bool {
 }
 
 // insertEvent stores a routed event, in HOLD when its connection is paused.
-func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *model.Event, paused bool) error {
+func (s *Store) insertEvent(ctx context.Context, tx *wtx, e *model.Event, paused bool) error {
 	status := e.Status
 	if paused {
 		status = model.EventHold
@@ -42,7 +42,7 @@ func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, e *model.Event, pau
 			queueAt = micros(*e.NextAttemptAt)
 		}
 	}
-	_, err := s.exec(ctx, tx, sqlInsertEvent,
+	_, err := tx.ExecContext(ctx, sqlInsertEvent,
 		e.TeamID, e.ID, e.ConnectionID, e.SourceID, e.DestinationID, e.RequestID, e.DataID, status, e.Attempts,
 		nullMicros(e.LastAttemptAt), nullMicros(e.NextAttemptAt), e.ResponseStatus, e.ErrorCode,
 		nullMicros(e.SuccessfulAt), e.CLIID, e.NextTrigger, micros(e.CreatedAt), micros(e.UpdatedAt), queueAt)
@@ -74,7 +74,7 @@ func (s *Store) ClaimEvent(ctx context.Context, teamID, id string, c store.Claim
 		refuse error // decided without writing, so the transaction may commit
 	)
 	now, until := micros(c.Now), micros(c.Now.Add(c.Lease))
-	err := s.write(ctx, "claim event "+id, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "claim event "+id, func(ctx context.Context, tx *wtx) error {
 		refuse = nil
 		var (
 			owner sql.NullString
@@ -133,9 +133,9 @@ func scanAttempt(sc scanner) (model.Attempt, error) {
 func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptOutcome) error {
 	a := &r.Attempt
 	var lost bool
-	err := s.write(ctx, "record attempt of "+a.EventID, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "record attempt of "+a.EventID, func(ctx context.Context, tx *wtx) error {
 		lost = false
-		if _, err := s.exec(ctx, tx, sqlInsertAttempt,
+		if _, err := tx.ExecContext(ctx, sqlInsertAttempt,
 			a.TeamID, a.ID, a.EventID, a.DestinationID, a.AttemptNumber, a.Trigger, a.Status, a.ResponseStatus,
 			a.ErrorCode, a.Body, a.RequestedURL, a.HTTPMethod, nullMicros(a.SuccessfulAt), nullMicros(a.DeliveredAt),
 			nullMicros(a.RespondedAt), a.DeliveryLatency, a.ResponseLatency, micros(a.CreatedAt), micros(a.UpdatedAt)); err != nil {
@@ -190,7 +190,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptOutcome) error
 
 // ReleaseLeases gives up every lease owner holds, on events and requests.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
-	return s.write(ctx, "release leases of "+owner, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "release leases of "+owner, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE events SET lease_owner = NULL, lease_until = NULL,
 			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE COALESCE(next_attempt_at, created_at) END
 			WHERE lease_owner = ?`, owner); err != nil {
@@ -204,7 +204,7 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 // RenewLeases extends the owner's leases on events and unrouted requests.
 func (s *Store) RenewLeases(ctx context.Context, owner string, until time.Time) (int, error) {
 	n := 0
-	err := s.write(ctx, "renew leases of "+owner, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "renew leases of "+owner, func(ctx context.Context, tx *wtx) error {
 		n = 0
 		res, err := tx.ExecContext(ctx, `UPDATE events SET lease_until = ?1,
 			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE ?1 END
@@ -230,7 +230,7 @@ func (s *Store) CancelEvent(ctx context.Context, teamID, id string, at time.Time
 		e      model.Event
 		refuse error
 	)
-	err := s.write(ctx, "cancel event "+id, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "cancel event "+id, func(ctx context.Context, tx *wtx) error {
 		refuse = nil
 		var err error
 		e, err = scanEvent(tx.QueryRowContext(ctx, `UPDATE events SET status = ?, next_attempt_at = NULL,

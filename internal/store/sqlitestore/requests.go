@@ -32,7 +32,7 @@ func scanPayload(sc scanner) (model.Payload, error) {
 }
 
 // insertPayload stores p for team at the given time (unix µs).
-func (s *Store) insertPayload(ctx context.Context, tx *sql.Tx, teamID string, p *model.Payload, created int64) error {
+func (s *Store) insertPayload(ctx context.Context, tx *wtx, teamID string, p *model.Payload, created int64) error {
 	headers := "{}"
 	if len(p.Headers) > 0 {
 		h, err := jsonText(p.Headers)
@@ -41,7 +41,7 @@ func (s *Store) insertPayload(ctx context.Context, tx *sql.Tx, teamID string, p 
 		}
 		headers = h
 	}
-	_, err := s.exec(ctx, tx, sqlInsertPayload, p.ID, teamID, p.Method, p.Path, p.Query, headers, p.Body, created)
+	_, err := tx.ExecContext(ctx, sqlInsertPayload, p.ID, teamID, p.Method, p.Path, p.Query, headers, p.Body, created)
 	return err
 }
 
@@ -89,18 +89,34 @@ func fillRequestData(ctx context.Context, db queryer, rs []model.Request) error 
 }
 
 // InsertRequest durably stores a request and its payload; concurrent calls
-// share transactions.
+// share transactions. An accepted request whose source has no connection at
+// the commit is stored as NO_CONNECTION, and r says so.
 func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
-	return s.write(ctx, "insert request", func(ctx context.Context, tx *sql.Tx) error {
+	cause := r.RejectionCause
+	err := s.write(ctx, "insert request", func(ctx context.Context, tx *wtx) error {
+		cause = r.RejectionCause
+		if cause == "" {
+			var connected bool
+			if err := tx.QueryRowContext(ctx, sqlSourceConnected, r.SourceID).Scan(&connected); err != nil {
+				return err
+			}
+			if !connected {
+				cause = model.RejectNoConnection
+			}
+		}
 		if err := s.insertPayload(ctx, tx, r.TeamID, &r.Data, micros(r.CreatedAt)); err != nil {
 			return err
 		}
-		_, err := s.exec(ctx, tx, sqlInsertRequest,
-			r.TeamID, r.ID, r.SourceID, r.Verified, r.RejectionCause, r.Data.ID, r.OriginalIP,
+		_, err := tx.ExecContext(ctx, sqlInsertRequest,
+			r.TeamID, r.ID, r.SourceID, r.Verified, cause, r.Data.ID, r.OriginalIP,
 			r.EventsCount, r.CLIEventsCount, r.IgnoredCount, nullMicros(r.RoutedAt),
 			micros(r.IngestedAt), micros(r.CreatedAt), micros(r.UpdatedAt))
 		return err
 	})
+	if err == nil {
+		r.RejectionCause = cause
+	}
+	return err
 }
 
 // ClaimUnroutedRequests leases accepted, unrouted requests, oldest first,
@@ -111,7 +127,7 @@ func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]mod
 	}
 	var out []model.Request
 	now, until := micros(c.Now), micros(c.Now.Add(c.Lease))
-	err := s.write(ctx, "claim unrouted requests", func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "claim unrouted requests", func(ctx context.Context, tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE requests SET lease_owner = ?1, lease_until = ?2
 			WHERE id IN (
 				SELECT id FROM requests
@@ -152,7 +168,7 @@ func (s *Store) CompleteRouting(ctx context.Context, outcomes []store.RoutingOut
 }
 
 func (s *Store) completeRouting(ctx context.Context, o *store.RoutingOutcome) error {
-	return s.write(ctx, "complete routing of "+o.RequestID, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "complete routing of "+o.RequestID, func(ctx context.Context, tx *wtx) error {
 		events := len(o.Events) - o.CLIEvents
 		var (
 			teamID string
@@ -214,7 +230,7 @@ func (s *Store) completeRouting(ctx context.Context, o *store.RoutingOutcome) er
 
 // connectionPaused reports whether the connection is paused (a missing
 // connection is not).
-func connectionPaused(ctx context.Context, tx *sql.Tx, id string) (bool, error) {
+func connectionPaused(ctx context.Context, tx *wtx, id string) (bool, error) {
 	var paused bool
 	err := tx.QueryRowContext(ctx, `SELECT paused_at IS NOT NULL FROM connections WHERE id = ?`, id).Scan(&paused)
 	if errors.Is(err, sql.ErrNoRows) {

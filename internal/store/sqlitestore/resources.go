@@ -74,7 +74,7 @@ func (s *Store) EnsureDefaultTeam(ctx context.Context) (model.Team, error) {
 		ID: model.NewID(model.PrefixTeam), Name: defaultTeamName,
 		SigningSecret: hex.EncodeToString(secret), CreatedAt: nowUTC(),
 	}
-	err = s.write(ctx, "create default team", func(ctx context.Context, tx *sql.Tx) error {
+	err = s.write(ctx, "create default team", func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO teams (id, name, signing_secret, is_default, created_at)
 			VALUES (?, ?, ?, 1, ?)`, fresh.ID, fresh.Name, fresh.SigningSecret, micros(fresh.CreatedAt)); err != nil {
 			return err
@@ -105,7 +105,7 @@ func (s *Store) CreateSource(ctx context.Context, src *model.Source) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "create source", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "create source", func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sources (`+sourceCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			src.TeamID, src.ID, src.Name, src.Description, src.Type, cfg,
 			nullMicros(src.DisabledAt), micros(src.CreatedAt), micros(src.UpdatedAt))
@@ -119,7 +119,7 @@ func (s *Store) UpdateSource(ctx context.Context, src *model.Source) error {
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "update source", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "update source", func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sources SET name = ?, description = ?, type = ?, config = ?,
 			disabled_at = ?, updated_at = ? WHERE team_id = ? AND id = ?`,
 			src.Name, src.Description, src.Type, cfg, nullMicros(src.DisabledAt), micros(src.UpdatedAt), src.TeamID, src.ID)
@@ -171,7 +171,7 @@ func (s *Store) CountSources(ctx context.Context, f store.SourceFilter) (int, er
 
 // DeleteSource deletes a source and (by foreign key) its connections.
 func (s *Store) DeleteSource(ctx context.Context, teamID, id string) error {
-	return s.write(ctx, "delete source "+id, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "delete source "+id, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE team_id = ? AND id = ?`, teamID, id)
 		if err != nil {
 			return err
@@ -197,7 +197,7 @@ func (s *Store) CreateDestination(ctx context.Context, d *model.Destination) err
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "create destination", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "create destination", func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO destinations (`+destinationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.TeamID, d.ID, d.Name, d.Description, d.Type, cfg,
 			nullMicros(d.DisabledAt), micros(d.CreatedAt), micros(d.UpdatedAt))
@@ -211,7 +211,7 @@ func (s *Store) UpdateDestination(ctx context.Context, d *model.Destination) err
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "update destination", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "update destination", func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE destinations SET name = ?, description = ?, type = ?, config = ?,
 			disabled_at = ?, updated_at = ? WHERE team_id = ? AND id = ?`,
 			d.Name, d.Description, d.Type, cfg, nullMicros(d.DisabledAt), micros(d.UpdatedAt), d.TeamID, d.ID)
@@ -265,7 +265,7 @@ func (s *Store) CountDestinations(ctx context.Context, f store.DestinationFilter
 // DeleteDestination deletes a destination and (by foreign key) its
 // connections.
 func (s *Store) DeleteDestination(ctx context.Context, teamID, id string) error {
-	return s.write(ctx, "delete destination "+id, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "delete destination "+id, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM destinations WHERE team_id = ? AND id = ?`, teamID, id)
 		if err != nil {
 			return err

@@ -1,8 +1,13 @@
 // Package sqlitestore is the embedded store.Store: one SQLite file in WAL
-// mode, fsynced on every commit (synchronous=FULL).
+// mode; every write is fsynced before it is reported done.
 //
 // Every write goes through one writer connection driven by a group
-// committer, so concurrent callers share transactions and fsyncs; reads use
+// committer, so concurrent callers share transactions and fsyncs. The
+// fsync is pipelined: SQLite commits without syncing (synchronous=NORMAL,
+// which in WAL mode still syncs around checkpoints) and the committer's
+// syncer fsyncs the write-ahead log before it tells the batch's callers,
+// while the writer commits the next batch (see groupcommit and syncWAL).
+// A write is reported done only once its commit is on disk. Reads use
 // a separate pool of read-only connections, which WAL lets run alongside
 // the writer. Only one process should open a given file for writing at a
 // time; several would serialise on SQLite's lock (busy_timeout) but stay
@@ -16,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +63,11 @@ type Options struct {
 	// OnCommit, if set, is called after each group commit with the number
 	// of writes it carried (for metrics).
 	OnCommit func(size int)
+	// SyncEachCommit makes SQLite fsync within every commit
+	// (synchronous=FULL) instead of pipelining the fsync of the
+	// write-ahead log with the next commit. Both are durable; this is
+	// slower and exists to compare them.
+	SyncEachCommit bool
 }
 
 func (o Options) withDefaults() Options {
@@ -81,8 +92,11 @@ type Store struct {
 	rdb *sql.DB // read-only pool
 	gc  *groupcommit.Committer[*wtx]
 	log *slog.Logger
-	// stmts are the hot statements prepared on the writer connection.
-	stmts map[string]*sql.Stmt
+	// stmts are the statements prepared on the writer connection.
+	stmts *stmtCache
+	// walPath is the write-ahead log that syncWAL fsyncs ("" when SQLite
+	// fsyncs each commit itself).
+	walPath string
 
 	// closeMu is held shared by every write for its whole duration and
 	// exclusively by Close, so that Close waits for writes in flight and
@@ -125,14 +139,62 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
 	}
-	s := &Store{wdb: wdb, rdb: rdb, log: opts.Logger}
-	if err := s.prepare(ctx); err != nil {
-		_ = wdb.Close()
-		_ = rdb.Close()
-		return nil, fmt.Errorf("sqlitestore: prepare statements: %w", err)
+	s := &Store{wdb: wdb, rdb: rdb, log: opts.Logger, stmts: newStmtCache()}
+	cfg := groupcommit.Config{MaxBatch: opts.MaxBatch, OnCommit: opts.OnCommit}
+	if !opts.SyncEachCommit {
+		if err := s.pipelineSync(ctx, path); err != nil {
+			_ = wdb.Close()
+			_ = rdb.Close()
+			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+		}
+		if s.walPath != "" {
+			cfg.Sync = s.syncWAL
+		}
 	}
-	s.gc = groupcommit.New(s.begin, groupcommit.Config{MaxBatch: opts.MaxBatch, OnCommit: opts.OnCommit})
+	s.gc = groupcommit.New(s.begin, cfg)
 	return s, nil
+}
+
+// pipelineSync switches the writer to commits that do not fsync
+// (synchronous=NORMAL), leaving the fsync to syncWAL, if the database is in
+// WAL mode; otherwise SQLite keeps syncing each commit. What migrations
+// wrote is synced here.
+func (s *Store) pipelineSync(ctx context.Context, path string) error {
+	var mode string
+	if err := s.wdb.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return fmt.Errorf("read the journal mode: %w", err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		s.log.Warn("sqlitestore: the database is not in WAL mode; every commit is synced on its own", "journal_mode", mode)
+		return nil
+	}
+	if _, err := s.wdb.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
+		return fmt.Errorf("set synchronous: %w", err)
+	}
+	s.walPath = path + "-wal"
+	return s.syncWAL(ctx)
+}
+
+// syncWAL fsyncs the write-ahead log, making every transaction committed
+// before the call durable: in WAL mode a commit is a set of frames
+// appended to the log, and recovery replays the log up to its last
+// complete commit. The file is opened afresh each time, so that the inode
+// synced is the one SQLite writes to now. Checkpoints, which copy the log
+// into the database and then reuse the log, are synced by SQLite itself
+// under synchronous=NORMAL.
+func (s *Store) syncWAL(context.Context) error {
+	f, err := os.Open(s.walPath)
+	if err != nil {
+		s.log.Error("sqlitestore: cannot open the write-ahead log to sync it; writes fail until restart", "path", s.walPath, "err", err)
+		return fmt.Errorf("sqlitestore: open %s: %w", s.walPath, err)
+	}
+	err = f.Sync()
+	_ = f.Close()
+	if err != nil {
+		s.log.Error("sqlitestore: fsync of the write-ahead log failed; writes fail until restart", "path", s.walPath, "err", err)
+		return fmt.Errorf("sqlitestore: fsync %s: %w", s.walPath, err)
+	}
+	return nil
 }
 
 // dsn is the driver's data source name: the plain path plus the pragmas
@@ -176,37 +238,32 @@ func (s *Store) Close() error {
 	if _, err := s.wdb.Exec(`PRAGMA optimize`); err != nil {
 		s.log.Warn("sqlitestore: optimize on close", "err", err)
 	}
-	return errors.Join(s.closeStmts(), s.rdb.Close(), s.wdb.Close())
+	return errors.Join(s.stmts.close(), s.rdb.Close(), s.wdb.Close())
 }
 
-// wtx is a writer transaction as the group committer drives it.
-type wtx struct {
-	tx *sql.Tx
-}
-
-func (t *wtx) Commit(context.Context) error   { return t.tx.Commit() }
-func (t *wtx) Rollback(context.Context) error { return t.tx.Rollback() }
-
+// begin starts a writer transaction, first preparing the statements the
+// previous ones queued (the writer connection is idle here).
 func (s *Store) begin(ctx context.Context) (*wtx, error) {
+	s.stmts.prepareQueued(ctx, s.wdb)
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &wtx{tx: tx}, nil
+	return &wtx{tx: tx, stmts: s.stmts}, nil
 }
 
 // write runs fn in a group-committed transaction and returns once it is
 // durable. fn may be run twice (see groupcommit) and must only touch the
 // transaction and results it overwrites. what names the operation in
 // errors, which are translated to the store's sentinels.
-func (s *Store) write(ctx context.Context, what string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, what string, fn func(ctx context.Context, tx *wtx) error) error {
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
 		return fmt.Errorf("sqlitestore: %s: %w", what, ErrClosed)
 	}
 	bg := context.WithoutCancel(ctx) // a started write finishes; see groupcommit.Do.
-	err := s.gc.Do(ctx, func(t *wtx) error { return fn(bg, t.tx) })
+	err := s.gc.Do(ctx, func(t *wtx) error { return fn(bg, t) })
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s: %w", what, translate(err))
 	}

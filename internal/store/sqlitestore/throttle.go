@@ -24,7 +24,7 @@ func (s *Store) CheckDedup(ctx context.Context, keys []store.DedupKey, now time.
 	if len(keys) == 0 {
 		return dup, nil
 	}
-	err := s.write(ctx, "check dedup keys", func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "check dedup keys", func(ctx context.Context, tx *wtx) error {
 		for i, k := range keys {
 			var one int
 			err := tx.QueryRowContext(ctx, `INSERT INTO dedup_keys (connection_id, hash, request_id, expires_at)
@@ -64,7 +64,7 @@ func (s *Store) AcquireRate(ctx context.Context, destinationID string, interval 
 		ok   bool
 		next int64
 	)
-	err := s.write(ctx, "acquire rate slot of "+destinationID, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "acquire rate slot of "+destinationID, func(ctx context.Context, tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO rate_slots (destination_id, next_at) VALUES (?1, ?2)
 			ON CONFLICT (destination_id) DO UPDATE SET next_at = excluded.next_at WHERE rate_slots.next_at <= ?3
 			RETURNING next_at`, destinationID, micros(now.Add(time.Duration(n)*interval)), micros(now)).Scan(&next)
@@ -91,7 +91,7 @@ func (s *Store) AcquireRate(ctx context.Context, destinationID string, interval 
 // queue.
 func (s *Store) ReleaseEvent(ctx context.Context, id, owner string, dueAt time.Time) error {
 	var refuse error
-	err := s.write(ctx, "release event "+id, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.write(ctx, "release event "+id, func(ctx context.Context, tx *wtx) error {
 		refuse = nil
 		var (
 			leaseOwner sql.NullString

@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/sluice-gw/sluice/internal/model"
 	"github.com/sluice-gw/sluice/internal/store"
@@ -31,7 +30,7 @@ func (s *Store) CreateTransformation(ctx context.Context, t *model.Transformatio
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "create transformation", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "create transformation", func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO transformations (`+transformationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			t.TeamID, t.ID, t.Name, t.Code, env, micros(t.CreatedAt), micros(t.UpdatedAt))
 		return err
@@ -44,7 +43,7 @@ func (s *Store) UpdateTransformation(ctx context.Context, t *model.Transformatio
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, "update transformation", func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "update transformation", func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE transformations SET name = ?, code = ?, env = ?, updated_at = ?
 			WHERE id = ? AND team_id = ?`, t.Name, t.Code, env, micros(t.UpdatedAt), t.ID, t.TeamID)
 		if err != nil {
@@ -97,7 +96,7 @@ func (s *Store) CountTransformations(ctx context.Context, f store.Transformation
 
 // DeleteTransformation deletes a transformation; its runs stay in the log.
 func (s *Store) DeleteTransformation(ctx context.Context, teamID, id string) error {
-	return s.write(ctx, "delete transformation "+id, func(ctx context.Context, tx *sql.Tx) error {
+	return s.write(ctx, "delete transformation "+id, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM transformations WHERE id = ? AND team_id = ?`, id, teamID)
 		if err != nil {
 			return err
@@ -117,7 +116,7 @@ func scanExecution(sc scanner) (model.TransformationExecution, error) {
 }
 
 // insertExecution stores one transformation run (part of a routing outcome).
-func insertExecution(ctx context.Context, tx *sql.Tx, x *model.TransformationExecution) error {
+func insertExecution(ctx context.Context, tx *wtx, x *model.TransformationExecution) error {
 	logs := "[]"
 	if len(x.Logs) > 0 {
 		l, err := jsonText(x.Logs)

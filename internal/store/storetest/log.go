@@ -20,6 +20,7 @@ func logCases() []testCase {
 func testListRequests(t *testing.T, f *fixture) {
 	p := f.pipe("p")
 	src2 := f.source("src2")
+	f.connection("p2", src2, p.dst) // else its requests are NO_CONNECTION
 	t0 := f.now
 	sec := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Second) }
 	created := func(n int) func(*model.Request) {

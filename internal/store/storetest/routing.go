@@ -13,6 +13,7 @@ import (
 func ingestCases() []testCase {
 	return []testCase{
 		{"Requests/RoundTrip", testRequestRoundTrip},
+		{"Requests/NoConnectionDecidedAtCommit", testNoConnectionAtCommit},
 		{"Requests/ConcurrentInsert", func(t *testing.T, f *fixture) {
 			src := f.source("src")
 			const n = 50
@@ -43,6 +44,41 @@ func ingestCases() []testCase {
 			must(t, "ListRequests", err)
 			sameSet(t, "ListRequests", requestIDs(rs), want)
 		}},
+	}
+}
+
+// An accepted request is stored as NO_CONNECTION when its source has no
+// connection at the commit (ingest does not count connections itself), and
+// the caller's request says so; a rejection cause given is kept.
+func testNoConnectionAtCommit(t *testing.T, f *fixture) {
+	lonely := f.source("lonely")
+	p := f.pipe("connected")
+	cases := []struct {
+		name  string
+		src   model.Source
+		given string
+		want  string
+	}{
+		{"no connection", lonely, "", model.RejectNoConnection},
+		{"connected", p.src, "", ""},
+		{"rejected with no connection", lonely, model.RejectVerificationFailed, model.RejectVerificationFailed},
+		{"rejected though connected", p.src, model.RejectSourceDisabled, model.RejectSourceDisabled},
+	}
+	for _, c := range cases {
+		r := f.request(c.src, func(r *model.Request) { r.RejectionCause = c.given })
+		if r.RejectionCause != c.want {
+			t.Errorf("%s: InsertRequest left the cause %q, want %q", c.name, r.RejectionCause, c.want)
+		}
+		got, err := f.s.GetRequest(f.ctx, f.team.ID, r.ID, false)
+		must(t, "GetRequest", err)
+		if got.RejectionCause != c.want {
+			t.Errorf("%s: stored cause %q, want %q", c.name, got.RejectionCause, c.want)
+		}
+	}
+	// A connection created later applies to the next request at once.
+	f.connection("late", lonely, p.dst)
+	if r := f.request(lonely); r.RejectionCause != "" {
+		t.Errorf("after a connection was created: cause %q, want accepted", r.RejectionCause)
 	}
 }
 
@@ -111,7 +147,7 @@ func routingCases() []testCase {
 }
 
 func testClaimRequests(t *testing.T, f *fixture) {
-	src := f.source("src")
+	src := f.pipe("p").src
 	r1 := f.request(src)
 	f.request(src, func(r *model.Request) { r.RejectionCause = model.RejectNoConnection })
 	r2 := f.request(src)
