@@ -69,6 +69,10 @@ func (s *Store) ClaimEvents(ctx context.Context, c store.Claim) ([]model.Event, 
 	if err != nil {
 		return nil, err
 	}
+	// Payloads never change: read them outside the writer.
+	if err := fillEventData(ctx, s.rdb, out); err != nil {
+		return nil, readErr("claim events", err)
+	}
 	return out, nil
 }
 
@@ -150,12 +154,8 @@ func pickDue(ctx context.Context, tx *wtx, c store.Claim, ordered []string, limi
 	q := &query{}
 	q.add("queue_at <= ?", micros(c.Now))
 	q.add("NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL)")
-	skip := append(slices.Clone(c.ExcludeDestinations), ordered...)
-	if len(skip) > 0 {
-		q.add("destination_id NOT IN (" + marks(len(skip)) + ")")
-		for _, d := range skip {
-			q.args = append(q.args, d)
-		}
+	if skip := append(slices.Clone(c.ExcludeDestinations), ordered...); len(skip) > 0 {
+		q.add("destination_id NOT IN "+inJSON, jsonList(skip))
 	}
 	if c.Destination != "" {
 		q.add("destination_id = ?", c.Destination)
@@ -172,17 +172,18 @@ func pickDue(ctx context.Context, tx *wtx, c store.Claim, ordered []string, limi
 }
 
 // lease leases the picked events to c.Owner and returns them in the order
-// picked, with their payloads. The single writer makes picking and leasing
-// atomic.
+// picked, without their payloads. The single writer makes picking and
+// leasing atomic.
 func lease(ctx context.Context, tx *wtx, c store.Claim, ps []picked) ([]model.Event, error) {
-	args := []any{micros(c.Now.Add(c.Lease)), c.Owner}
+	ids := make([]string, len(ps))
 	order := make(map[string]int, len(ps))
 	for i, p := range ps {
-		args = append(args, p.id)
+		ids[i] = p.id
 		order[p.id] = i
 	}
 	rows, err := tx.QueryContext(ctx, `UPDATE events SET queue_at = ?1, lease_owner = ?2, lease_until = ?1
-		WHERE id IN (`+marks(len(ps))+`) RETURNING `+eventCols, args...)
+		WHERE id IN (SELECT value FROM json_each(?3)) RETURNING `+eventCols,
+		micros(c.Now.Add(c.Lease)), c.Owner, jsonList(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -191,5 +192,5 @@ func lease(ctx context.Context, tx *wtx, c store.Claim, ps []picked) ([]model.Ev
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b model.Event) int { return cmp.Compare(order[a.ID], order[b.ID]) })
-	return out, fillEventData(ctx, tx, out)
+	return out, nil
 }

@@ -165,16 +165,32 @@ func (q *query) add(cond string, args ...any) {
 	q.args = append(q.args, args...)
 }
 
-// in adds "col IN (…)" unless vals is empty.
+// in adds "col IN (…)" unless vals is empty. The values are listed as
+// parameters (not inJSON): with one value SQLite then plans an equality,
+// which can walk an index in the listing's order instead of sorting.
 func in[T any](q *query, col string, vals []T) {
 	if len(vals) == 0 {
 		return
 	}
-	marks := strings.Repeat(",?", len(vals))[1:]
-	q.conds = append(q.conds, col+" IN ("+marks+")")
+	q.conds = append(q.conds, col+" IN ("+marks(len(vals))+")")
 	for _, v := range vals {
 		q.args = append(q.args, v)
 	}
+}
+
+// inJSON is the right-hand side of an IN over a JSON array parameter (see
+// jsonList): one SQL text for any number of values, so the statement is
+// prepared once, and each value is still an index lookup; for lookups by
+// key, where the order does not matter.
+const inJSON = `(SELECT value FROM json_each(?))`
+
+// jsonList encodes vals as a JSON array for inJSON.
+func jsonList[T any](vals []T) string {
+	b, err := json.Marshal(vals)
+	if err != nil {
+		panic(fmt.Sprintf("sqlitestore: encode %T as JSON: %v", vals, err)) // strings and numbers always encode
+	}
+	return string(b)
 }
 
 // eq adds "col = v" unless v is empty.

@@ -99,11 +99,6 @@ func (s *Store) ClaimEvent(ctx context.Context, teamID, id string, c store.Claim
 		if err != nil {
 			return err
 		}
-		evs := []model.Event{e}
-		if err := fillEventData(ctx, tx, evs); err != nil {
-			return err
-		}
-		e = evs[0]
 		return nil
 	})
 	if err == nil && refuse != nil {
@@ -112,7 +107,11 @@ func (s *Store) ClaimEvent(ctx context.Context, teamID, id string, c store.Claim
 	if err != nil {
 		return model.Event{}, err
 	}
-	return e, nil
+	evs := []model.Event{e}
+	if err := fillEventData(ctx, s.rdb, evs); err != nil {
+		return model.Event{}, readErr("claim event "+id, err)
+	}
+	return evs[0], nil
 }
 
 const attemptCols = `team_id, id, event_id, destination_id, attempt_number, trigger, status, response_status,
@@ -128,6 +127,20 @@ func scanAttempt(sc scanner) (model.Attempt, error) {
 	return a, err
 }
 
+// sqlApplyAttempt applies an attempt's outcome to its event and releases
+// the lease, if ?14 still holds it: ?1 is the new status, HOLD (?3) instead
+// of SCHEDULED (?2) when the connection is paused, which also takes the
+// event out of the queue (?11 is its next due time).
+const sqlApplyAttempt = `UPDATE events SET
+	status = CASE WHEN ?1 = ?2 AND EXISTS (SELECT 1 FROM connections c
+		WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL) THEN ?3 ELSE ?1 END,
+	queue_at = CASE WHEN ?1 = ?2 AND EXISTS (SELECT 1 FROM connections c
+		WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL) THEN NULL ELSE ?11 END,
+	attempts = attempts + 1, last_attempt_at = ?4, next_attempt_at = ?5, response_status = ?6,
+	error_code = ?7, successful_at = ?8, next_trigger = COALESCE(NULLIF(?9, ''), next_trigger),
+	updated_at = ?10, lease_owner = NULL, lease_until = NULL
+	WHERE id = ?12 AND team_id = ?13 AND lease_owner = ?14`
+
 // RecordAttempt stores an attempt and, while the caller still holds the
 // event's lease, applies the outcome to the event and releases the lease.
 func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptOutcome) error {
@@ -141,43 +154,32 @@ func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptOutcome) error
 			nullMicros(a.RespondedAt), a.DeliveryLatency, a.ResponseLatency, micros(a.CreatedAt), micros(a.UpdatedAt)); err != nil {
 			return err
 		}
-		var (
-			owner  sql.NullString
-			connID string
-		)
-		if err := tx.QueryRowContext(ctx, `SELECT lease_owner, connection_id FROM events WHERE id = ? AND team_id = ?`,
-			a.EventID, a.TeamID).Scan(&owner, &connID); err != nil {
-			return err
-		}
-		if !owner.Valid || owner.String != r.Owner {
-			lost = true
-			return nil // the attempt happened; keep it.
-		}
-		status := r.EventStatus
-		if status == model.EventScheduled {
-			paused, err := connectionPaused(ctx, tx, connID)
-			if err != nil {
-				return err
-			}
-			if paused {
-				status = model.EventHold
-			}
-		}
 		var queueAt any
-		if pending(status) {
+		if pending(r.EventStatus) {
 			queueAt = micros(a.CreatedAt)
 			if r.NextAttemptAt != nil {
 				queueAt = micros(*r.NextAttemptAt)
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE events SET status = ?, attempts = attempts + 1, last_attempt_at = ?,
-			next_attempt_at = ?, response_status = ?, error_code = ?, successful_at = ?,
-			next_trigger = COALESCE(NULLIF(?, ''), next_trigger), updated_at = ?,
-			queue_at = ?, lease_owner = NULL, lease_until = NULL
-			WHERE id = ?`,
-			status, micros(a.CreatedAt), nullMicros(r.NextAttemptAt), a.ResponseStatus, a.ErrorCode,
-			nullMicros(a.SuccessfulAt), r.NextTrigger, micros(a.UpdatedAt), queueAt, a.EventID)
-		return err
+		// One statement applies the outcome while the caller still holds
+		// the lease; a retry scheduled on a paused connection waits in
+		// HOLD instead.
+		res, err := tx.ExecContext(ctx, sqlApplyAttempt, r.EventStatus, model.EventScheduled, model.EventHold,
+			micros(a.CreatedAt), nullMicros(r.NextAttemptAt), a.ResponseStatus, a.ErrorCode,
+			nullMicros(a.SuccessfulAt), r.NextTrigger, micros(a.UpdatedAt), queueAt, a.EventID, a.TeamID, r.Owner)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		// Not applied: the event is gone (an error) or its lease was lost.
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM events WHERE id = ? AND team_id = ?`, a.EventID, a.TeamID).Scan(&one); err != nil {
+			return err
+		}
+		lost = true
+		return nil // the attempt happened; keep it.
 	})
 	if err != nil {
 		return err

@@ -49,23 +49,19 @@ func (s *Store) insertPayload(ctx context.Context, tx *wtx, teamID string, p *mo
 func loadPayloads(ctx context.Context, db queryer, ids []string) (map[string]model.Payload, error) {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	out := make(map[string]model.Payload, len(ids))
-	for chunk := range slices.Chunk(ids, 500) {
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		rows, err := db.QueryContext(ctx, `SELECT `+payloadCols+` FROM payloads WHERE id IN (`+
-			strings.Repeat(",?", len(chunk))[1:]+`)`, args...)
-		if err != nil {
-			return nil, err
-		}
-		ps, err := collect(rows, scanPayload)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			out[p.ID] = p
-		}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+payloadCols+` FROM payloads WHERE id IN `+inJSON, jsonList(ids))
+	if err != nil {
+		return nil, err
+	}
+	ps, err := collect(rows, scanPayload)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		out[p.ID] = p
 	}
 	return out, nil
 }
@@ -120,7 +116,7 @@ func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 }
 
 // ClaimUnroutedRequests leases accepted, unrouted requests, oldest first,
-// with their payloads.
+// with their payloads (read after the claim, by the read pool).
 func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]model.Request, error) {
 	if c.Limit <= 0 {
 		return nil, nil
@@ -143,10 +139,14 @@ func (s *Store) ClaimUnroutedRequests(ctx context.Context, c store.Claim) ([]mod
 			return err
 		}
 		slices.SortFunc(out, func(a, b model.Request) int { return strings.Compare(a.ID, b.ID) })
-		return fillRequestData(ctx, tx, out)
+		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Payloads never change: read them outside the writer.
+	if err := fillRequestData(ctx, s.rdb, out); err != nil {
+		return nil, readErr("claim unrouted requests", err)
 	}
 	return out, nil
 }

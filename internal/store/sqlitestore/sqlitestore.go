@@ -89,7 +89,7 @@ func (o Options) withDefaults() Options {
 // Store is a store.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
 	wdb *sql.DB // one connection, used only by the committer
-	rdb *sql.DB // read-only pool
+	rdb *readPool // read-only pool
 	gc  *groupcommit.Committer[*wtx]
 	log *slog.Logger
 	// stmts are the statements prepared on the writer connection.
@@ -139,7 +139,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
 	}
-	s := &Store{wdb: wdb, rdb: rdb, log: opts.Logger, stmts: newStmtCache()}
+	s := &Store{wdb: wdb, rdb: newReadPool(rdb), log: opts.Logger, stmts: newStmtCache()}
 	cfg := groupcommit.Config{MaxBatch: opts.MaxBatch, OnCommit: opts.OnCommit}
 	if !opts.SyncEachCommit {
 		if err := s.pipelineSync(ctx, path); err != nil {

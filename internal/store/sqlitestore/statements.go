@@ -118,3 +118,77 @@ func (t *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 	}
 	return t.tx.QueryRowContext(ctx, q, args...)
 }
+
+// readPool is the read-only connection pool; its queries run through
+// statements prepared once per SQL text (database/sql prepares each on a
+// connection the first time it runs there).
+type readPool struct {
+	*sql.DB
+	mu       sync.Mutex
+	prepared map[string]*sql.Stmt // nil value: preparing failed
+}
+
+func newReadPool(db *sql.DB) *readPool {
+	return &readPool{DB: db, prepared: map[string]*sql.Stmt{}}
+}
+
+// stmt returns q's prepared statement, preparing it the first time; nil
+// when it cannot be prepared or too many are.
+func (p *readPool) stmt(ctx context.Context, q string) *sql.Stmt {
+	p.mu.Lock()
+	st, ok := p.prepared[q]
+	p.mu.Unlock()
+	if ok {
+		return st
+	}
+	st, err := p.DB.PrepareContext(ctx, q)
+	if err != nil {
+		st = nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if prev, ok := p.prepared[q]; ok { // prepared meanwhile by another caller
+		if st != nil {
+			_ = st.Close()
+		}
+		return prev
+	}
+	if len(p.prepared) >= maxPrepared {
+		if st != nil {
+			_ = st.Close()
+		}
+		return nil
+	}
+	p.prepared[q] = st
+	return st
+}
+
+// QueryContext runs a query that returns rows.
+func (p *readPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.DB.QueryContext(ctx, q, args...)
+}
+
+// QueryRowContext runs a query that returns at most one row.
+func (p *readPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.DB.QueryRowContext(ctx, q, args...)
+}
+
+// Close closes the prepared statements and the pool.
+func (p *readPool) Close() error {
+	p.mu.Lock()
+	var errs []error
+	for q, st := range p.prepared {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+		delete(p.prepared, q)
+	}
+	p.mu.Unlock()
+	return errors.Join(append(errs, p.DB.Close())...)
+}
