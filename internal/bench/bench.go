@@ -108,7 +108,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	gen.Duration = min(warmup, opts.Duration)
 	gen.run(ctx)
 	gen.Duration = opts.Duration
-	rep.Baseline = phaseOf(gen.run(ctx))
+	rep.Baseline = measure(ctx, gen)
 	hello.Close()
 	if rep.Baseline.Requests == 0 {
 		return nil, fmt.Errorf("bench: the baseline acknowledged nothing: %s", rep.Baseline.FirstError)
@@ -149,7 +149,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep.IngestOnly = phaseOf(gen.run(ctx))
+	rep.IngestOnly = measure(ctx, gen)
 	stopProfile()
 
 	progress("sluice ingest, routing and delivery (%s), %v", rep.Store, opts.Duration)
@@ -166,15 +166,17 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	gen.Duration = opts.Duration
 	commitsBefore := gw.commits(ctx)
-	start := time.Now()
+	start, cpuStart := time.Now(), cpuTime()
 	res := gen.run(ctx)
-	rep.Ingest = phaseOf(res)
+	rep.Ingest = phaseOf(res, cpuTime()-cpuStart)
 	drainWait := max(time.Minute, 6*opts.Duration)
 	complete := dest.waitReceived(ctx, res.OK, drainWait)
+	cpuDrained := cpuTime() - cpuStart
 	stopProfile()
 	rep.Commits = gw.commits(ctx).since(commitsBefore, time.Since(start))
 	_, rep.PeakRSSBytes = rss()
 	rep.EndToEnd = endToEnd(dest, start, res.OK, complete)
+	rep.EndToEnd.CPUMicros = cpuPer(cpuDrained, rep.EndToEnd.Delivered)
 	rep.ratios()
 	if !complete {
 		progress("only %d of %d acknowledged events were delivered within %v", dest.received.Load(), res.OK, drainWait)

@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 )
 
 // Report is the outcome of a run; its JSON form is `sluice bench --json`.
@@ -52,12 +54,24 @@ type Phase struct {
 	PerSec     float64 `json:"req_per_sec"`
 	P50Ms      float64 `json:"p50_ms"`
 	P99Ms      float64 `json:"p99_ms"`
+	// CPUMicros is the process's CPU time per acknowledged request, in µs
+	// (server, generator and destination together): a cost that other
+	// load on the machine disturbs much less than req/s.
+	CPUMicros  float64 `json:"cpu_us_per_request"`
 	FirstError string  `json:"first_error,omitempty"`
 }
 
-func phaseOf(r loadResult) Phase {
+// measure runs the generator and describes the run, with the CPU it took.
+func measure(ctx context.Context, gen load) Phase {
+	cpu := cpuTime()
+	r := gen.run(ctx)
+	return phaseOf(r, cpuTime()-cpu)
+}
+
+func phaseOf(r loadResult, cpu time.Duration) Phase {
 	return Phase{Requests: r.OK, Errors: r.Errors, Seconds: r.Elapsed.Seconds(), PerSec: r.PerSec(),
-		P50Ms: ms(r.Latency.Quantile(0.50)), P99Ms: ms(r.Latency.Quantile(0.99)), FirstError: r.FirstError}
+		P50Ms: ms(r.Latency.Quantile(0.50)), P99Ms: ms(r.Latency.Quantile(0.99)), CPUMicros: cpuPer(cpu, r.OK),
+		FirstError: r.FirstError}
 }
 
 // Ratios compare the ingest phase with the baseline: throughput (higher is
@@ -66,6 +80,8 @@ type Ratios struct {
 	PerSec float64 `json:"req_per_sec"`
 	P50    float64 `json:"p50"`
 	P99    float64 `json:"p99"`
+	// CPU is CPU time per request (higher costs more).
+	CPU float64 `json:"cpu_per_request"`
 }
 
 // EndToEnd is webhook sent → delivered, for the ingest phase's webhooks.
@@ -81,6 +97,9 @@ type EndToEnd struct {
 	RatioToBaseline float64 `json:"ratio_to_baseline"`
 	P50Ms           float64 `json:"p50_ms"`
 	P99Ms           float64 `json:"p99_ms"`
+	// CPUMicros is the process's CPU time from the phase's start to the
+	// last delivery, per delivered event, in µs.
+	CPUMicros float64 `json:"cpu_us_per_event"`
 }
 
 // Backlog is the backlog phase.
@@ -121,6 +140,9 @@ func ratiosOf(p, base Phase) Ratios {
 	if base.P99Ms > 0 {
 		out.P99 = p.P99Ms / base.P99Ms
 	}
+	if base.CPUMicros > 0 {
+		out.CPU = p.CPUMicros / base.CPUMicros
+	}
 	return out
 }
 
@@ -140,17 +162,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 		m.CPUs, m.CPUModel, mib(m.MemBytes), m.LoadBefore, m.LoadAfter, m.GoVersion)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\treq/s\tp50\tp99\terrors\t")
-	fmt.Fprintf(tw, "hello-world baseline\t%.0f\t%s\t%s\t%d\t\n", r.Baseline.PerSec, msStr(r.Baseline.P50Ms), msStr(r.Baseline.P99Ms), r.Baseline.Errors)
+	fmt.Fprintln(tw, "\treq/s\tp50\tp99\tCPU/req\terrors\t")
+	fmt.Fprintf(tw, "hello-world baseline\t%.0f\t%s\t%s\t%s\t%d\t\n", r.Baseline.PerSec, msStr(r.Baseline.P50Ms), msStr(r.Baseline.P99Ms),
+		usStr(r.Baseline.CPUMicros), r.Baseline.Errors)
 	row := func(name string, p Phase, q Ratios) {
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t\n", name, p.PerSec, msStr(p.P50Ms), msStr(p.P99Ms), p.Errors)
-		fmt.Fprintf(tw, "ratio to baseline\t%.2f×\t%.2f×\t%.2f×\t\t\n", q.PerSec, q.P50, q.P99)
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t\n", name, p.PerSec, msStr(p.P50Ms), msStr(p.P99Ms), usStr(p.CPUMicros), p.Errors)
+		fmt.Fprintf(tw, "ratio to baseline\t%.2f×\t%.2f×\t%.2f×\t%.1f×\t\t\n", q.PerSec, q.P50, q.P99, q.CPU)
 	}
 	row("sluice durable ingest alone", r.IngestOnly, r.IngestOnlyRatio)
 	row("sluice ingest with routing+delivery", r.Ingest, r.IngestRatio)
 	e := r.EndToEnd
-	fmt.Fprintf(tw, "end-to-end (sent → delivered)\t%.0f\t%s\t%s\t\t\n", e.EventsPerSec, msStr(e.P50Ms), msStr(e.P99Ms))
-	fmt.Fprintf(tw, "end-to-end ratio to baseline\t%.2f×\t\t\t\t\n", e.RatioToBaseline)
+	fmt.Fprintf(tw, "end-to-end (sent → delivered)\t%.0f\t%s\t%s\t%s\t\t\n", e.EventsPerSec, msStr(e.P50Ms), msStr(e.P99Ms), usStr(e.CPUMicros))
+	fmt.Fprintf(tw, "end-to-end ratio to baseline\t%.2f×\t\t\t\t\t\n", e.RatioToBaseline)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -193,6 +216,13 @@ func msStr(v float64) string {
 	default:
 		return fmt.Sprintf("%.2fs", v/1000)
 	}
+}
+
+func usStr(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0fµs", v)
 }
 
 func mib(b int64) string {
