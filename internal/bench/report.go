@@ -48,12 +48,12 @@ type Commits struct {
 
 // Phase is one load-generator run.
 type Phase struct {
-	Requests   int64   `json:"requests"`
-	Errors     int64   `json:"errors"`
-	Seconds    float64 `json:"seconds"`
-	PerSec     float64 `json:"req_per_sec"`
-	P50Ms      float64 `json:"p50_ms"`
-	P99Ms      float64 `json:"p99_ms"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	Seconds  float64 `json:"seconds"`
+	PerSec   float64 `json:"req_per_sec"`
+	P50Ms    float64 `json:"p50_ms"`
+	P99Ms    float64 `json:"p99_ms"`
 	// CPUMicros is the process's CPU time per acknowledged request, in µs
 	// (server, generator and destination together): a cost that other
 	// load on the machine disturbs much less than req/s.

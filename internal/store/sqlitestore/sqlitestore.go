@@ -88,7 +88,7 @@ func (o Options) withDefaults() Options {
 
 // Store is a store.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
-	wdb *sql.DB // one connection, used only by the committer
+	wdb *sql.DB   // one connection, used only by the committer
 	rdb *readPool // read-only pool
 	gc  *groupcommit.Committer[*wtx]
 	log *slog.Logger
