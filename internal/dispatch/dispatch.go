@@ -305,6 +305,22 @@ func (d *Dispatcher) attempt(ctx context.Context, cache *resourceCache, ev model
 	if d.cfg.OnAttempt != nil {
 		d.cfg.OnAttempt(att)
 	}
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		a := out.Attempt
+		args := []any{"event_id", a.EventID, "attempt_id", a.ID, "request_id", ev.RequestID,
+			"destination_id", a.DestinationID, "attempt_number", a.AttemptNumber, "trigger", a.Trigger,
+			"status", a.Status, "event_status", out.EventStatus}
+		if a.ResponseStatus != nil {
+			args = append(args, "response_status", *a.ResponseStatus)
+		}
+		if a.ErrorCode != "" {
+			args = append(args, "error_code", a.ErrorCode)
+		}
+		if out.NextAttemptAt != nil {
+			args = append(args, "next_attempt_at", *out.NextAttemptAt)
+		}
+		d.log.DebugContext(ctx, "dispatch: attempt recorded", args...)
+	}
 	if out.NextAttemptAt != nil {
 		d.WakeAt(*out.NextAttemptAt)
 	}

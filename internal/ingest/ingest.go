@@ -156,6 +156,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.RejectionCause == "" {
 		h.cfg.OnAccepted()
 	}
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		h.log.DebugContext(ctx, "ingest: request stored", "request_id", req.ID, "source_id", src.ID,
+			"rejection_cause", req.RejectionCause, "bytes", len(body))
+	}
 	h.observe(http.StatusOK, req.RejectionCause)
 	writeAcknowledgement(w, src.Config.CustomResponse, req.ID)
 }
@@ -165,6 +169,9 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, req *model.
 	req.RejectionCause = cause
 	if err := h.store.InsertRequest(ctx, req); err != nil {
 		h.log.ErrorContext(ctx, "ingest: record rejected request", "request_id", req.ID, "cause", cause, "err", err)
+	} else if h.log.Enabled(ctx, slog.LevelDebug) {
+		h.log.DebugContext(ctx, "ingest: request rejected", "request_id", req.ID, "source_id", req.SourceID,
+			"rejection_cause", cause, "status", status)
 	}
 	h.observe(status, cause)
 	h.answerError(w, status, cause, msg, req.ID)

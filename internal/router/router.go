@@ -195,6 +195,11 @@ func (r *Router) commit(ctx context.Context, outcomes []store.RoutingOutcome, ke
 	if err := r.store.CompleteRouting(ctx, outcomes); err != nil {
 		return fmt.Errorf("complete routing: %w", err)
 	}
+	if r.log.Enabled(ctx, slog.LevelDebug) {
+		for _, out := range outcomes {
+			r.logRouted(ctx, out)
+		}
+	}
 	var due time.Time
 	for _, out := range outcomes {
 		if len(out.Events) == 0 {
@@ -208,6 +213,21 @@ func (r *Router) commit(ctx context.Context, outcomes []store.RoutingOutcome, ke
 		r.cfg.OnRouted(due)
 	}
 	return nil
+}
+
+// logRouted logs, at debug level, which events a request became: with
+// the ingest and dispatch lines it traces a webhook by its ids.
+func (r *Router) logRouted(ctx context.Context, out store.RoutingOutcome) {
+	events := make([]string, len(out.Events))
+	for i, e := range out.Events {
+		events[i] = e.ID
+	}
+	ignored := make([]string, len(out.Ignored))
+	for i, ig := range out.Ignored {
+		ignored[i] = ig.ConnectionID + ":" + ig.Cause
+	}
+	r.log.DebugContext(ctx, "router: request routed", "request_id", out.RequestID, "event_ids", events,
+		"ignored", ignored, "rerun", out.Rerun)
 }
 
 // RetryRequest routes an already routed request again (Hookdeck's request
