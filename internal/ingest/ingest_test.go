@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -219,4 +220,19 @@ func mustRequest(t *testing.T, b *bundle, id string) model.Request {
 		t.Fatalf("request %q: %v", id, err)
 	}
 	return r
+}
+
+// The default acknowledgement, written by hand, is Hookdeck's JSON.
+func TestAcknowledgementIsHookdecksJSON(t *testing.T) {
+	rec := httptest.NewRecorder()
+	id := model.NewID(model.PrefixRequest)
+	writeAcknowledgement(rec, nil, id)
+	var got map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, rec.Body)
+	}
+	want := map[string]string{"status": "SUCCESS", "message": "Request successfully handled. Request ID: " + id, "request_id": id}
+	if !maps.Equal(got, want) || rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("got %d %q %v, want 200 application/json %v", rec.Code, rec.Header().Get("Content-Type"), got, want)
+	}
 }

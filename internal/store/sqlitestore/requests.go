@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -31,16 +32,17 @@ func scanPayload(sc scanner) (model.Payload, error) {
 	return p, err
 }
 
-// insertPayload stores p for team at the given time (unix µs).
-func (s *Store) insertPayload(ctx context.Context, tx *wtx, teamID string, p *model.Payload, created int64) error {
-	headers := "{}"
-	if len(p.Headers) > 0 {
-		h, err := jsonText(p.Headers)
-		if err != nil {
-			return err
-		}
-		headers = h
+// headersJSON is the stored form of a payload's headers.
+func headersJSON(p *model.Payload) (string, error) {
+	if len(p.Headers) == 0 {
+		return "{}", nil
 	}
+	return jsonText(p.Headers)
+}
+
+// insertPayload stores p, whose headers are already encoded, for team at
+// the given time (unix µs).
+func insertPayload(ctx context.Context, tx *wtx, teamID string, p *model.Payload, headers string, created int64) error {
 	_, err := tx.ExecContext(ctx, sqlInsertPayload, p.ID, teamID, p.Method, p.Path, p.Query, headers, p.Body, created)
 	return err
 }
@@ -88,8 +90,12 @@ func fillRequestData(ctx context.Context, db queryer, rs []model.Request) error 
 // share transactions. An accepted request whose source has no connection at
 // the commit is stored as NO_CONNECTION, and r says so.
 func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
+	headers, err := headersJSON(&r.Data) // encoded here, not in the single writer
+	if err != nil {
+		return fmt.Errorf("sqlitestore: insert request: %w", err)
+	}
 	cause := r.RejectionCause
-	err := s.write(ctx, "insert request", func(ctx context.Context, tx *wtx) error {
+	err = s.write(ctx, "insert request", func(ctx context.Context, tx *wtx) error {
 		cause = r.RejectionCause
 		if cause == "" {
 			var connected bool
@@ -100,7 +106,7 @@ func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 				cause = model.RejectNoConnection
 			}
 		}
-		if err := s.insertPayload(ctx, tx, r.TeamID, &r.Data, micros(r.CreatedAt)); err != nil {
+		if err := insertPayload(ctx, tx, r.TeamID, &r.Data, headers, micros(r.CreatedAt)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, sqlInsertRequest,
@@ -194,7 +200,11 @@ func (s *Store) completeRouting(ctx context.Context, o *store.RoutingOutcome) er
 			return err
 		}
 		for i := range o.Payloads {
-			if err := s.insertPayload(ctx, tx, teamID, &o.Payloads[i], routed); err != nil {
+			headers, err := headersJSON(&o.Payloads[i])
+			if err != nil {
+				return err
+			}
+			if err := insertPayload(ctx, tx, teamID, &o.Payloads[i], headers, routed); err != nil {
 				return err
 			}
 		}
