@@ -97,6 +97,8 @@ type Store struct {
 	// walPath is the write-ahead log that syncWAL fsyncs ("" when SQLite
 	// fsyncs each commit itself).
 	walPath string
+	// checkpoints runs checkpoints beside the writer (nil: SQLite's own).
+	checkpoints *checkpointer
 
 	// closeMu is held shared by every write for its whole duration and
 	// exclusively by Close, so that Close waits for writes in flight and
@@ -141,25 +143,24 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	s := &Store{wdb: wdb, rdb: newReadPool(rdb), log: opts.Logger, stmts: newStmtCache()}
 	cfg := groupcommit.Config{MaxBatch: opts.MaxBatch, OnCommit: opts.OnCommit}
-	if !opts.SyncEachCommit {
-		if err := s.pipelineSync(ctx, path); err != nil {
-			_ = wdb.Close()
-			_ = rdb.Close()
-			return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
-		}
-		if s.walPath != "" {
-			cfg.Sync = s.syncWAL
-		}
+	if err := s.setUpWAL(ctx, path, opts); err != nil {
+		_ = wdb.Close()
+		_ = rdb.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	if s.walPath != "" {
+		cfg.Sync = s.syncWAL
 	}
 	s.gc = groupcommit.New(s.begin, cfg)
 	return s, nil
 }
 
-// pipelineSync switches the writer to commits that do not fsync
-// (synchronous=NORMAL), leaving the fsync to syncWAL, if the database is in
-// WAL mode; otherwise SQLite keeps syncing each commit. What migrations
-// wrote is synced here.
-func (s *Store) pipelineSync(ctx context.Context, path string) error {
+// setUpWAL, if the database is in WAL mode, starts the background
+// checkpoints and, unless opts.SyncEachCommit, switches the writer to
+// commits that do not fsync (synchronous=NORMAL), leaving the fsync to
+// syncWAL; what migrations wrote is synced here. Otherwise SQLite keeps
+// syncing each commit and checkpointing by itself.
+func (s *Store) setUpWAL(ctx context.Context, path string, opts Options) error {
 	var mode string
 	if err := s.wdb.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
 		return fmt.Errorf("read the journal mode: %w", err)
@@ -168,11 +169,20 @@ func (s *Store) pipelineSync(ctx context.Context, path string) error {
 		s.log.Warn("sqlitestore: the database is not in WAL mode; every commit is synced on its own", "journal_mode", mode)
 		return nil
 	}
+	if err := s.startCheckpointer(ctx, path, opts); err != nil {
+		return err
+	}
+	if opts.SyncEachCommit {
+		return nil
+	}
 	if _, err := s.wdb.ExecContext(ctx, `PRAGMA synchronous = NORMAL`); err != nil {
-		return fmt.Errorf("set synchronous: %w", err)
+		return errors.Join(fmt.Errorf("set synchronous: %w", err), s.checkpoints.stop())
 	}
 	s.walPath = path + "-wal"
-	return s.syncWAL(ctx)
+	if err := s.syncWAL(ctx); err != nil {
+		return errors.Join(err, s.checkpoints.stop())
+	}
+	return nil
 }
 
 // syncWAL fsyncs the write-ahead log, making every transaction committed
@@ -234,11 +244,15 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.closeMu.Unlock()
 	s.gc.Close()
+	var errs []error
+	if s.checkpoints != nil {
+		errs = append(errs, s.checkpoints.stop())
+	}
 	// Let SQLite refresh the planner's statistics where they went stale.
 	if _, err := s.wdb.Exec(`PRAGMA optimize`); err != nil {
 		s.log.Warn("sqlitestore: optimize on close", "err", err)
 	}
-	return errors.Join(s.stmts.close(), s.rdb.Close(), s.wdb.Close())
+	return errors.Join(append(errs, s.stmts.close(), s.rdb.Close(), s.wdb.Close())...)
 }
 
 // begin starts a writer transaction, first preparing the statements the

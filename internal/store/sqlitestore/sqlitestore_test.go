@@ -1,11 +1,13 @@
 package sqlitestore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -216,6 +218,55 @@ func TestTranslate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := translate(tc.err); !errors.Is(got, tc.want) {
 				t.Fatalf("translate(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+// The writer never checkpoints (wal_autocheckpoint=0): the background
+// checkpointer copies the log into the database file, for both ways of
+// syncing.
+func TestBackgroundCheckpoints(t *testing.T) {
+	for _, syncEach := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sync_each_commit=%v", syncEach), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ckpt.db")
+			s := openPath(t, path, Options{SyncEachCommit: syncEach})
+			var auto int
+			if err := s.wdb.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+				t.Fatalf("writer's wal_autocheckpoint = %d (%v), want 0", auto, err)
+			}
+			sizeOf := func() int64 {
+				fi, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return fi.Size()
+			}
+			before := sizeOf()
+			team, err := s.EnsureDefaultTeam(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := bytes.Repeat([]byte("x"), 2048)
+			var wg sync.WaitGroup
+			for i := range 1000 {
+				wg.Go(func() {
+					now := time.Now().UTC()
+					r := model.Request{ID: model.NewID(model.PrefixRequest), TeamID: team.ID, SourceID: "src_ckpt",
+						Data:       model.Payload{ID: model.NewID(model.PrefixPayload), Method: "POST", Body: body},
+						IngestedAt: now, CreatedAt: now, UpdatedAt: now}
+					if err := s.InsertRequest(t.Context(), &r); err != nil {
+						t.Errorf("insert %d: %v", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			deadline := time.Now().Add(10 * time.Second)
+			for sizeOf() < before+1<<20 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the database file stayed at %d bytes (from %d): nothing was checkpointed", sizeOf(), before)
+				}
+				time.Sleep(50 * time.Millisecond)
 			}
 		})
 	}
