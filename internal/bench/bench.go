@@ -149,7 +149,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	ingestCommits, ingestStart := gw.commits(ctx), time.Now()
 	rep.IngestOnly = measure(ctx, gen)
+	rep.IngestOnlyCommits = gw.commits(ctx).since(ingestCommits, time.Since(ingestStart))
 	stopProfile()
 
 	progress("sluice ingest, routing and delivery (%s), %v", rep.Store, opts.Duration)

@@ -93,25 +93,34 @@ func (g *gateway) metric(ctx context.Context, series string) (float64, error) {
 	return 0, sc.Err()
 }
 
-// commitCounters are the group-commit histogram's totals.
-type commitCounters struct{ count, sum float64 }
+// commitCounters are the totals of the group-commit and log-sync
+// histograms.
+type commitCounters struct{ count, sum, syncs, syncSeconds float64 }
 
-// commits reads the group-commit totals (zeros if /metrics fails).
+// commits reads the group-commit and sync totals (zeros if /metrics fails).
 func (g *gateway) commits(ctx context.Context) commitCounters {
-	n, _ := g.metric(ctx, "sluice_store_commit_batch_size_count")
-	sum, _ := g.metric(ctx, "sluice_store_commit_batch_size_sum")
-	return commitCounters{count: n, sum: sum}
+	var c commitCounters
+	c.count, _ = g.metric(ctx, "sluice_store_commit_batch_size_count")
+	c.sum, _ = g.metric(ctx, "sluice_store_commit_batch_size_sum")
+	c.syncs, _ = g.metric(ctx, "sluice_store_sync_duration_seconds_count")
+	c.syncSeconds, _ = g.metric(ctx, "sluice_store_sync_duration_seconds_sum")
+	return c
 }
 
-// since summarises the group commits made since before, over d.
+// since summarises the group commits and syncs made since before, over d.
 func (c commitCounters) since(before commitCounters, d time.Duration) Commits {
 	n, sum := c.count-before.count, c.sum-before.sum
-	out := Commits{Count: int64(n)}
+	syncs, syncSeconds := c.syncs-before.syncs, c.syncSeconds-before.syncSeconds
+	out := Commits{Count: int64(n), Syncs: int64(syncs)}
 	if d > 0 {
 		out.PerSec = n / d.Seconds()
+		out.SyncsPerSec = syncs / d.Seconds()
 	}
 	if n > 0 {
 		out.AvgWrites = sum / n
+	}
+	if syncs > 0 {
+		out.SyncMeanMs = 1000 * syncSeconds / syncs
 	}
 	return out
 }

@@ -20,8 +20,9 @@ type Report struct {
 	Baseline Phase   `json:"baseline"`
 	// IngestOnly is durable ingest with nothing to route (a source
 	// without connections): the store's write path alone.
-	IngestOnly      Phase  `json:"ingest_only"`
-	IngestOnlyRatio Ratios `json:"ingest_only_ratio"`
+	IngestOnly        Phase   `json:"ingest_only"`
+	IngestOnlyRatio   Ratios  `json:"ingest_only_ratio"`
+	IngestOnlyCommits Commits `json:"ingest_only_commits"`
 	// Ingest is durable ingest while routing and delivery run too.
 	Ingest Phase `json:"ingest"`
 	// Ratios of the ingest figures to the baseline's.
@@ -44,6 +45,11 @@ type Commits struct {
 	PerSec float64 `json:"per_sec"`
 	// AvgWrites is the mean number of writes per commit.
 	AvgWrites float64 `json:"avg_writes"`
+	// Syncs are SQLite's fsyncs of its log, each for one or more commits
+	// (none on PostgreSQL, which syncs its own log), and their mean time.
+	Syncs       int64   `json:"syncs"`
+	SyncsPerSec float64 `json:"syncs_per_sec"`
+	SyncMeanMs  float64 `json:"sync_mean_ms"`
 }
 
 // Phase is one load-generator run.
@@ -183,8 +189,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\n%d acknowledged, %d deliveries (%s) in %.1fs from the phase's start\n", e.Acknowledged, e.Delivered, state, e.Seconds)
 	fmt.Fprintf(w, "peak RSS during the sluice phase: %s (gateway, generator and destination in one process)\n", mib(r.PeakRSSBytes))
-	if c := r.Commits; c.Count > 0 {
-		fmt.Fprintf(w, "group commits during the sluice phase: %d (%.0f/s), %.1f writes each on average\n", c.Count, c.PerSec, c.AvgWrites)
+	for _, p := range []struct {
+		name string
+		c    Commits
+	}{{"durable ingest alone", r.IngestOnlyCommits}, {"ingest with routing+delivery", r.Commits}} {
+		if p.c.Count > 0 {
+			fmt.Fprintf(w, "group commits, %s: %d (%.0f/s), %.1f writes each on average", p.name, p.c.Count, p.c.PerSec, p.c.AvgWrites)
+			if p.c.Syncs > 0 {
+				fmt.Fprintf(w, "; %d fsyncs of the log (%.0f/s), %.2f ms each", p.c.Syncs, p.c.SyncsPerSec, p.c.SyncMeanMs)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if r.Ingest.FirstError != "" {
 		fmt.Fprintf(w, "first ingest error: %s\n", r.Ingest.FirstError)

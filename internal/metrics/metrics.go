@@ -64,6 +64,7 @@ type Metrics struct {
 	deliveryDuration *prometheus.HistogramVec
 
 	commitBatch   prometheus.Histogram
+	syncDuration  prometheus.Histogram
 	storeWrites   *prometheus.HistogramVec
 	storeFailures *prometheus.CounterVec
 
@@ -122,6 +123,11 @@ func New(log *slog.Logger) *Metrics {
 			Help:    "Writes committed together in one group commit, one fsync (SQLite: every write; PostgreSQL: ingest).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 9), // 1 … 256
 		}),
+		syncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "sluice_store_sync_duration_seconds",
+			Help:    "Time of one fsync of SQLite's write-ahead log, made for one or more group commits (the disk's share of a write's latency).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14), // 0.1 ms … 0.8 s
+		}),
 		storeWrites: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_store_write_duration_seconds",
 			Help:    "Time until a store write is durable as its caller sees it (queueing for the group commit included), by operation.",
@@ -139,7 +145,7 @@ func New(log *slog.Logger) *Metrics {
 		m.ingestRequests, m.ingestResponses, m.ingestDuration,
 		m.eventsCreated, m.eventsFinished, m.retries, m.ignored,
 		m.attempts, m.deliveryDuration,
-		m.commitBatch, m.storeWrites, m.storeFailures,
+		m.commitBatch, m.syncDuration, m.storeWrites, m.storeFailures,
 		m.queues,
 	)
 	return m
@@ -182,6 +188,9 @@ func (m *Metrics) ObserveIngest(status int, cause string) {
 
 // ObserveCommit is the stores' OnCommit hook: the size of one group commit.
 func (m *Metrics) ObserveCommit(size int) { m.commitBatch.Observe(float64(size)) }
+
+// ObserveSync is SQLite's OnSync hook: the time of one fsync of its log.
+func (m *Metrics) ObserveSync(d time.Duration) { m.syncDuration.Observe(d.Seconds()) }
 
 // ObserveAttempt counts a recorded attempt and its latency.
 func (m *Metrics) ObserveAttempt(a model.Attempt) {

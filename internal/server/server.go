@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: metrics.New(cfg.Logger)}
 
 	var err error
-	s.store, s.storeDesc, err = openStore(ctx, cfg, s.metrics.ObserveCommit)
+	s.store, s.storeDesc, err = openStore(ctx, cfg, s.metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -335,9 +335,10 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// openStore picks the store from cfg.DB; onCommit observes the size of
-// every group commit.
-func openStore(ctx context.Context, cfg Config, onCommit func(size int)) (store.Store, string, error) {
+// openStore picks the store from cfg.DB; m observes its group commits and
+// syncs.
+func openStore(ctx context.Context, cfg Config, m *metrics.Metrics) (store.Store, string, error) {
+	onCommit := m.ObserveCommit
 	db := cfg.DB
 	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
 		st, err := pgstore.Open(ctx, db, pgstore.Options{OnCommit: onCommit})
@@ -356,7 +357,7 @@ func openStore(ctx context.Context, cfg Config, onCommit func(size int)) (store.
 	if err := checkWritable(filepath.Dir(path)); err != nil {
 		return nil, "", err
 	}
-	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Logger: cfg.Logger, OnCommit: onCommit})
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Options{Logger: cfg.Logger, OnCommit: onCommit, OnSync: m.ObserveSync})
 	if err != nil {
 		return nil, "", fmt.Errorf("server: open SQLite %s: %w", path, err)
 	}

@@ -63,6 +63,9 @@ type Options struct {
 	// OnCommit, if set, is called after each group commit with the number
 	// of writes it carried (for metrics).
 	OnCommit func(size int)
+	// OnSync, if set, is called with the duration of each fsync of the
+	// write-ahead log (for metrics).
+	OnSync func(time.Duration)
 	// SyncEachCommit makes SQLite fsync within every commit
 	// (synchronous=FULL) instead of pipelining the fsync of the
 	// write-ahead log with the next commit. Both are durable; this is
@@ -99,6 +102,7 @@ type Store struct {
 	walPath string
 	// checkpoints runs checkpoints beside the writer (nil: SQLite's own).
 	checkpoints *checkpointer
+	onSync      func(time.Duration)
 
 	// closeMu is held shared by every write for its whole duration and
 	// exclusively by Close, so that Close waits for writes in flight and
@@ -141,7 +145,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		_ = rdb.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s for reading: %w", path, err)
 	}
-	s := &Store{wdb: wdb, rdb: newReadPool(rdb), log: opts.Logger, stmts: newStmtCache()}
+	s := &Store{wdb: wdb, rdb: newReadPool(rdb), log: opts.Logger, stmts: newStmtCache(), onSync: opts.OnSync}
 	cfg := groupcommit.Config{MaxBatch: opts.MaxBatch, OnCommit: opts.OnCommit}
 	if err := s.setUpWAL(ctx, path, opts); err != nil {
 		_ = wdb.Close()
@@ -193,6 +197,7 @@ func (s *Store) setUpWAL(ctx context.Context, path string, opts Options) error {
 // into the database and then reuse the log, are synced by SQLite itself
 // under synchronous=NORMAL.
 func (s *Store) syncWAL(context.Context) error {
+	start := time.Now()
 	f, err := os.Open(s.walPath)
 	if err != nil {
 		s.log.Error("sqlitestore: cannot open the write-ahead log to sync it; writes fail until restart", "path", s.walPath, "err", err)
@@ -203,6 +208,9 @@ func (s *Store) syncWAL(context.Context) error {
 	if err != nil {
 		s.log.Error("sqlitestore: fsync of the write-ahead log failed; writes fail until restart", "path", s.walPath, "err", err)
 		return fmt.Errorf("sqlitestore: fsync %s: %w", s.walPath, err)
+	}
+	if s.onSync != nil {
+		s.onSync(time.Since(start))
 	}
 	return nil
 }
