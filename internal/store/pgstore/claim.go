@@ -67,6 +67,15 @@ func (s *Store) claimCapped(ctx context.Context, c store.Claim) ([]model.Event, 
 
 // claimEvents is the claim statement. Its parameters: $1 owner, $2 lease
 // end, $3 now, $4 limit, then the destination filters.
+//
+// The general part must walk events_queue in (queue_at, id) order and stop
+// at the limit, whatever the backlog. Its per-event conditions (connection
+// not paused; no live CLI listener for the connection, or one of $1's) are
+// therefore written as scalar subqueries, which the planner does not
+// estimate from statistics: as NOT EXISTS anti-joins, with few connections
+// (one, in the extreme) it estimated that excluding any connection
+// excludes nearly every event, and chose to read and sort the whole due
+// backlog on every claim (18 ms for 3,000 due events instead of 3 ms).
 func claimEvents(ctx context.Context, q querier, c store.Claim) ([]model.Event, error) {
 	now := ts(c.Now)
 	until := ts(c.Now.Add(c.Lease))
@@ -109,10 +118,9 @@ func claimEvents(ctx context.Context, q querier, c store.Claim) ([]model.Event, 
 		SELECT id, queue_at, 1 AS prio FROM events
 		WHERE queue_at <= $3`+generalFilter+`
 			AND destination_id NOT IN (SELECT id FROM ordered)
-			AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.id = events.connection_id AND c.paused_at IS NOT NULL)
-			AND (NOT EXISTS (SELECT 1 FROM cli_listeners l WHERE l.connection_id = events.connection_id AND l.expires_at > $3)
-				OR EXISTS (SELECT 1 FROM cli_listeners l
-					WHERE l.connection_id = events.connection_id AND l.owner = $1 AND l.expires_at > $3))
+			AND COALESCE((SELECT c.paused_at IS NULL FROM connections c WHERE c.id = events.connection_id), true)
+			AND COALESCE((SELECT bool_or(l.owner = $1) FROM cli_listeners l
+				WHERE l.connection_id = events.connection_id AND l.expires_at > $3), true)
 		ORDER BY queue_at, id LIMIT $4
 		FOR UPDATE SKIP LOCKED),
 	due AS (
