@@ -43,67 +43,6 @@ func (s *Store) eventExists(ctx context.Context, q querier, teamID, id string) (
 	return exists, translate(err, "find event "+id)
 }
 
-// RecordAttempt stores the attempt and, if r.Owner still holds the event's
-// lease, applies the outcome and releases the lease, in one transaction.
-// Otherwise the attempt alone is committed and store.ErrLeaseLost returned.
-// A pending outcome (SCHEDULED or QUEUED) for an event whose connection is
-// paused is stored as HOLD; the connection row is read FOR SHARE so that a
-// concurrent unpause either sees the HOLD or is seen here.
-func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptOutcome) error {
-	a := r.Attempt
-	args := attemptArgs(&a)
-	next := tsp(r.NextAttemptAt)
-	pending := r.EventStatus == model.EventScheduled || r.EventStatus == model.EventQueued
-	lost := false
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO attempts (`+attemptCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`, args...)
-		if err != nil {
-			return translate(err, "insert attempt "+a.ID)
-		}
-		status := r.EventStatus
-		var queueAt *time.Time
-		if pending {
-			paused, err := connectionPausedFor(ctx, tx, a.EventID)
-			if err != nil {
-				return err
-			}
-			if paused {
-				status = model.EventHold
-			} else {
-				queueAt = &a.CreatedAt
-				if next != nil {
-					queueAt = next
-				}
-			}
-		}
-		tag, err := tx.Exec(ctx, `UPDATE events SET status = $3, attempts = attempts + 1, last_attempt_at = $4,
-			next_attempt_at = $5, response_status = $6, error_code = $7, successful_at = $8,
-			next_trigger = $9, updated_at = $10, queue_at = $11, lease_owner = NULL, lease_until = NULL
-			WHERE id = $1 AND lease_owner = $2`,
-			a.EventID, r.Owner, status, a.CreatedAt, next, a.ResponseStatus, a.ErrorCode,
-			a.SuccessfulAt, r.NextTrigger, a.UpdatedAt, queueAt)
-		if err != nil {
-			return translate(err, "apply attempt to event "+a.EventID)
-		}
-		if tag.RowsAffected() == 0 {
-			exists, err := s.eventExists(ctx, tx, a.TeamID, a.EventID)
-			if err != nil {
-				return err
-			}
-			if !exists {
-				return fmt.Errorf("pgstore: record attempt for event %s: %w", a.EventID, store.ErrNotFound)
-			}
-			lost = true
-		}
-		return nil
-	})
-	if err == nil && lost {
-		return fmt.Errorf("pgstore: record attempt for event %s: %w", a.EventID, store.ErrLeaseLost)
-	}
-	return err
-}
-
 // connectionPausedFor locks the connection of an event FOR SHARE and
 // reports whether it is paused. A missing connection is not paused.
 func connectionPausedFor(ctx context.Context, tx pgx.Tx, eventID string) (bool, error) {
@@ -116,6 +55,16 @@ func connectionPausedFor(ctx context.Context, tx pgx.Tx, eventID string) (bool, 
 	return paused, translate(err, "lock connection of event "+eventID)
 }
 
+// ownedEventsSQL and ownedRequestsSQL lock the rows leased by $1 in id
+// order, the order in which RecordAttempt (events) and CompleteRouting
+// (requests) lock several rows at once: locking them in whatever order a
+// plain UPDATE scans them could deadlock with those.
+const (
+	ownedEventsSQL   = `SELECT id FROM events WHERE lease_owner = $1 ORDER BY id FOR UPDATE`
+	ownedRequestsSQL = `SELECT id FROM requests WHERE routed_at IS NULL AND rejection_cause = '' AND lease_owner = $1
+		ORDER BY id FOR UPDATE`
+)
+
 // ReleaseLeases gives up every lease owner holds: leased requests and
 // pending events are claimable at once.
 func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
@@ -124,12 +73,12 @@ func (s *Store) ReleaseLeases(ctx context.Context, owner string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE events SET lease_owner = NULL, lease_until = NULL,
 			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE COALESCE(next_attempt_at, created_at) END
-			WHERE lease_owner = $1`, owner)
+			WHERE lease_owner = $1 AND id IN (`+ownedEventsSQL+`)`, owner)
 		if err != nil {
 			return translate(err, "release event leases")
 		}
 		_, err = tx.Exec(ctx, `UPDATE requests SET lease_owner = NULL, lease_until = NULL
-			WHERE routed_at IS NULL AND rejection_cause = '' AND lease_owner = $1`, owner)
+			WHERE routed_at IS NULL AND rejection_cause = '' AND lease_owner = $1 AND id IN (`+ownedRequestsSQL+`)`, owner)
 		return translate(err, "release request leases")
 	})
 }
@@ -140,13 +89,14 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, until time.Time) 
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE events SET lease_until = $2::timestamptz,
 			queue_at = CASE WHEN queue_at IS NULL THEN NULL ELSE $2::timestamptz END
-			WHERE lease_owner = $1`, owner, ts(until))
+			WHERE lease_owner = $1 AND id IN (`+ownedEventsSQL+`)`, owner, ts(until))
 		if err != nil {
 			return translate(err, "renew event leases")
 		}
 		n = int(tag.RowsAffected())
 		tag, err = tx.Exec(ctx, `UPDATE requests SET lease_until = $2
-			WHERE routed_at IS NULL AND rejection_cause = '' AND lease_owner = $1`, owner, ts(until))
+			WHERE routed_at IS NULL AND rejection_cause = '' AND lease_owner = $1 AND id IN (`+ownedRequestsSQL+`)`,
+			owner, ts(until))
 		if err != nil {
 			return translate(err, "renew request leases")
 		}

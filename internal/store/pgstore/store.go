@@ -39,13 +39,14 @@ const (
 // Options tunes a Store. The zero value uses the defaults.
 type Options struct {
 	// MaxConns is the connection pool size (DefaultMaxConns when 0). It
-	// must exceed CommitWriters so that other work finds connections while
-	// every writer holds one.
+	// must exceed twice CommitWriters so that other work finds connections
+	// while every writer holds one.
 	MaxConns int32
-	// CommitWriters is the number of group-commit writers
-	// (DefaultCommitWriters when 0).
+	// CommitWriters is the number of group-commit writers of ingest, and
+	// again of delivery attempts (DefaultCommitWriters when 0).
 	CommitWriters int
-	// MaxBatch caps the requests per group commit (DefaultMaxBatch when 0).
+	// MaxBatch caps the requests, and the attempts, per group commit
+	// (DefaultMaxBatch when 0).
 	MaxBatch int
 	// OnCommit, if set, is called with the size of every ingest batch.
 	OnCommit func(size int)
@@ -65,8 +66,8 @@ func (o Options) withDefaults() Options {
 }
 
 func (o Options) validate() error {
-	if int(o.MaxConns) <= o.CommitWriters {
-		return fmt.Errorf("pgstore: Options.MaxConns (%d) must exceed Options.CommitWriters (%d)", o.MaxConns, o.CommitWriters)
+	if int(o.MaxConns) <= 2*o.CommitWriters {
+		return fmt.Errorf("pgstore: Options.MaxConns (%d) must exceed twice Options.CommitWriters (%d)", o.MaxConns, o.CommitWriters)
 	}
 	return nil
 }
@@ -74,9 +75,10 @@ func (o Options) validate() error {
 // Store is a store.Store on PostgreSQL. It is safe for concurrent use, also
 // by several processes sharing one database.
 type Store struct {
-	pool   *pgxpool.Pool
-	ingest *groupcommit.Committer[*ingestTx]
-	notes  *notifier
+	pool     *pgxpool.Pool
+	ingest   *groupcommit.Committer[*ingestTx]
+	attempts *groupcommit.Committer[*attemptTx]
+	notes    *notifier
 }
 
 var _ store.Store = (*Store)(nil)
@@ -122,6 +124,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		Writers:  opts.CommitWriters,
 		OnCommit: opts.OnCommit,
 	})
+	s.attempts = groupcommit.New(s.beginAttempts, groupcommit.Config{
+		MaxBatch: opts.MaxBatch,
+		Writers:  opts.CommitWriters,
+	})
 	return s, nil
 }
 
@@ -133,9 +139,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close finishes pending ingest commits and closes the connection pool.
+// Close finishes pending ingest and attempt commits and closes the connection pool.
 func (s *Store) Close() error {
 	s.ingest.Close()
+	s.attempts.Close()
 	s.notes.close()
 	s.pool.Close()
 	return nil
