@@ -203,7 +203,7 @@ func (s *Store) syncWAL(context.Context) error {
 		s.log.Error("sqlitestore: cannot open the write-ahead log to sync it; writes fail until restart", "path", s.walPath, "err", err)
 		return fmt.Errorf("sqlitestore: open %s: %w", s.walPath, err)
 	}
-	err = f.Sync()
+	err = dataSync(f)
 	_ = f.Close()
 	if err != nil {
 		s.log.Error("sqlitestore: fsync of the write-ahead log failed; writes fail until restart", "path", s.walPath, "err", err)
