@@ -327,32 +327,46 @@ func newHTTPClient(workers int) *http.Client {
 
 // resourceCache shares the sources, destinations and connections loaded
 // for one claimed batch between its attempts, so that a burst of events
-// for one connection loads it once.
+// for one connection loads it once: attempts that need a resource being
+// loaded wait for that load instead of starting their own.
 type resourceCache struct {
 	store Store
 	mu    sync.Mutex
-	items map[string]any
+	items map[string]*cachedResource
+}
+
+// cachedResource is one resource, loaded or being loaded.
+type cachedResource struct {
+	ready chan struct{} // closed once v and err are set
+	v     any
+	err   error
 }
 
 func newResourceCache(st Store) *resourceCache {
-	return &resourceCache{store: st, items: map[string]any{}}
+	return &resourceCache{store: st, items: map[string]*cachedResource{}}
 }
 
+// get returns the resource under key, loading it once; a failed load is
+// not kept, so a later attempt tries again.
 func (c *resourceCache) get(key string, load func() (any, error)) (any, error) {
 	c.mu.Lock()
-	v, ok := c.items[key]
-	c.mu.Unlock()
+	r, ok := c.items[key]
 	if ok {
-		return v, nil
+		c.mu.Unlock()
+		<-r.ready
+		return r.v, r.err
 	}
-	v, err := load()
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.items[key] = v
+	r = &cachedResource{ready: make(chan struct{})}
+	c.items[key] = r
 	c.mu.Unlock()
-	return v, nil
+	r.v, r.err = load()
+	if r.err != nil {
+		c.mu.Lock()
+		delete(c.items, key)
+		c.mu.Unlock()
+	}
+	close(r.ready)
+	return r.v, r.err
 }
 
 func (c *resourceCache) destination(ctx context.Context, ev model.Event) (model.Destination, error) {

@@ -5,9 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,5 +102,40 @@ func TestClassifyRealFailures(t *testing.T) {
 				t.Fatalf("errorCode = %q (%s), want %q", res.errorCode, res.body, tt.want)
 			}
 		})
+	}
+}
+
+// Attempts of one batch that need the same resource at once share one
+// load; a failed load is not kept.
+func TestResourceCacheLoadsOnce(t *testing.T) {
+	c := newResourceCache(nil)
+	var loads atomic.Int32
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			v, err := c.get("des_x", func() (any, error) {
+				loads.Add(1)
+				<-release
+				return "loaded", nil
+			})
+			if err != nil || v != "loaded" {
+				t.Errorf("get = %v, %v", v, err)
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond) // let them all ask
+	close(release)
+	wg.Wait()
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("%d loads for 20 concurrent gets, want 1", n)
+	}
+
+	fail := errors.New("store down")
+	if _, err := c.get("src_y", func() (any, error) { return nil, fail }); !errors.Is(err, fail) {
+		t.Fatalf("failed load: %v", err)
+	}
+	if v, err := c.get("src_y", func() (any, error) { return "back", nil }); err != nil || v != "back" {
+		t.Fatalf("after a failed load: %v, %v; want it loaded again", v, err)
 	}
 }
