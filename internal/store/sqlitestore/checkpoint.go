@@ -11,16 +11,21 @@ import (
 // Checkpoints copy the write-ahead log into the database file so that the
 // log can start over. SQLite runs one inside whichever commit takes the
 // log past 1000 pages, which stalls the single writer — and every write
-// waiting on it — for the copy and its fsyncs. The store turns that off on
-// the writer and runs PASSIVE checkpoints on a connection of their own: a
-// passive checkpoint copies what it can without ever blocking the writer
-// or the readers. Should the log still grow past checkpointForceFrames
-// (the writer never pausing long enough for a passive checkpoint to
-// catch up), a RESTART checkpoint waits for the writer's current
-// transaction, copies the rest and starts the log over.
+// waiting on it — for the whole copy and its fsyncs. The store turns that
+// off on the writer and checkpoints from a connection of its own:
+//
+//   - a PASSIVE checkpoint every checkpointEvery copies what it can without
+//     ever blocking the writer or the readers;
+//   - but under steady writes the log is then never entirely copied when
+//     the writer starts a transaction, which is when SQLite starts the log
+//     over, so it would grow without end. Once it holds more than
+//     checkpointRestartFrames, a RESTART checkpoint waits for the writer's
+//     current transaction, copies the few frames the passive ones left and
+//     makes the next transaction start the log over. The writer waits for
+//     that short tail only, not for the whole copy.
 const (
-	checkpointEvery       = 250 * time.Millisecond
-	checkpointForceFrames = 16384 // 64 MiB of 4 KiB pages
+	checkpointEvery         = 100 * time.Millisecond
+	checkpointRestartFrames = 2048 // 8 MiB of 4 KiB pages
 )
 
 // checkpointer runs the store's checkpoints in the background.
@@ -60,26 +65,30 @@ func (c *checkpointer) loop(ctx context.Context) {
 	defer close(c.done)
 	t := time.NewTicker(checkpointEvery)
 	defer t.Stop()
-	mode := "PASSIVE"
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		var busy, frames, copied int
-		err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &copied)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			c.log.Warn("sqlitestore: checkpoint", "mode", mode, "err", err)
-		case frames-copied > checkpointForceFrames || (mode == "RESTART" && busy != 0):
-			mode = "RESTART" // until one succeeds
-		default:
-			mode = "PASSIVE"
+		frames, err := c.checkpoint(ctx, "PASSIVE")
+		if err == nil && frames > checkpointRestartFrames {
+			_, err = c.checkpoint(ctx, "RESTART")
+		}
+		if err != nil && ctx.Err() == nil {
+			c.log.Warn("sqlitestore: checkpoint", "err", err)
 		}
 	}
+}
+
+// checkpoint runs one checkpoint in mode and returns the frames the log
+// held.
+func (c *checkpointer) checkpoint(ctx context.Context, mode string) (frames int, err error) {
+	var busy, copied int
+	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &copied); err != nil {
+		return 0, fmt.Errorf("%s checkpoint: %w", mode, err)
+	}
+	return frames, nil
 }
 
 // stop ends the background checkpoints.

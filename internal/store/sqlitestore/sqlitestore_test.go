@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,5 +270,57 @@ func TestBackgroundCheckpoints(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		})
+	}
+}
+
+// Under steady writes passive checkpoints alone never let the log start
+// over; the RESTART checkpoint keeps it bounded.
+func TestLogStaysBoundedUnderSteadyWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "steady.db")
+	s := openPath(t, path, Options{})
+	team, err := s.EnsureDefaultTeam(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("y"), 16<<10)
+	var (
+		wg      sync.WaitGroup
+		maxWAL  int64
+		written atomic.Int64
+	)
+	deadline := time.Now().Add(3 * time.Second)
+	for range 16 {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && written.Load() < 64<<20 {
+				now := time.Now().UTC()
+				r := model.Request{ID: model.NewID(model.PrefixRequest), TeamID: team.ID, SourceID: "src_steady",
+					Data:       model.Payload{ID: model.NewID(model.PrefixPayload), Method: "POST", Body: body},
+					IngestedAt: now, CreatedAt: now, UpdatedAt: now}
+				if err := s.InsertRequest(t.Context(), &r); err != nil {
+					t.Error(err)
+					return
+				}
+				written.Add(int64(len(body)))
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for watching := true; watching; {
+		select {
+		case <-done:
+			watching = false
+		case <-time.After(10 * time.Millisecond):
+		}
+		if fi, err := os.Stat(path + "-wal"); err == nil {
+			maxWAL = max(maxWAL, fi.Size())
+		}
+	}
+	t.Logf("wrote %d MiB, the log peaked at %d MiB", written.Load()>>20, maxWAL>>20)
+	if written.Load() < 48<<20 {
+		t.Skipf("only %d MiB written in time: too slow a machine to tell", written.Load()>>20)
+	}
+	if maxWAL > 40<<20 {
+		t.Fatalf("the log reached %d MiB while %d MiB were written: it is not starting over", maxWAL>>20, written.Load()>>20)
 	}
 }
