@@ -29,23 +29,21 @@ func pending(status string) bool {
 	return status == model.EventQueued || status == model.EventScheduled
 }
 
-// insertEvent stores a routed event, in HOLD when its connection is paused.
-func (s *Store) insertEvent(ctx context.Context, tx *wtx, e *model.Event, paused bool) error {
-	status := e.Status
-	if paused {
-		status = model.EventHold
-	}
+// insertEvent stores a routed event; the statement itself puts it in
+// HOLD, out of the queue, when its connection is paused at the commit.
+func insertEvent(ctx context.Context, tx *wtx, e *model.Event) error {
 	var queueAt any
-	if pending(status) {
+	if pending(e.Status) {
 		queueAt = micros(e.CreatedAt)
 		if e.NextAttemptAt != nil {
 			queueAt = micros(*e.NextAttemptAt)
 		}
 	}
 	_, err := tx.ExecContext(ctx, sqlInsertEvent,
-		e.TeamID, e.ID, e.ConnectionID, e.SourceID, e.DestinationID, e.RequestID, e.DataID, status, e.Attempts,
+		e.TeamID, e.ID, e.ConnectionID, e.SourceID, e.DestinationID, e.RequestID, e.DataID, e.Status, e.Attempts,
 		nullMicros(e.LastAttemptAt), nullMicros(e.NextAttemptAt), e.ResponseStatus, e.ErrorCode,
-		nullMicros(e.SuccessfulAt), e.CLIID, e.NextTrigger, micros(e.CreatedAt), micros(e.UpdatedAt), queueAt)
+		nullMicros(e.SuccessfulAt), e.CLIID, e.NextTrigger, micros(e.CreatedAt), micros(e.UpdatedAt), queueAt,
+		model.EventHold)
 	return err
 }
 

@@ -208,17 +208,8 @@ func (s *Store) completeRouting(ctx context.Context, o *store.RoutingOutcome) er
 				return err
 			}
 		}
-		paused := map[string]bool{}
 		for i := range o.Events {
-			e := &o.Events[i]
-			p, ok := paused[e.ConnectionID]
-			if !ok {
-				if p, err = connectionPaused(ctx, tx, e.ConnectionID); err != nil {
-					return err
-				}
-				paused[e.ConnectionID] = p
-			}
-			if err := s.insertEvent(ctx, tx, e, p); err != nil {
+			if err := insertEvent(ctx, tx, &o.Events[i]); err != nil {
 				return err
 			}
 		}

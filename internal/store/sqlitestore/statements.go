@@ -20,8 +20,13 @@ import (
 var (
 	sqlInsertPayload = `INSERT INTO payloads (id, team_id, method, path, query, headers, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlInsertRequest   = `INSERT INTO requests (` + requestCols + `) VALUES (` + marks(14) + `)`
-	sqlInsertEvent     = `INSERT INTO events (` + eventCols + `, queue_at) VALUES (` + marks(19) + `)`
+	sqlInsertRequest = `INSERT INTO requests (` + requestCols + `) VALUES (` + marks(14) + `)`
+	// sqlInsertEvent stores an event as given (?8 its status, ?19 its due
+	// time), or in HOLD (?20) out of the queue if its connection is paused.
+	sqlInsertEvent = `INSERT INTO events (` + eventCols + `, queue_at)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN p.paused THEN ?20 ELSE ?8 END, ?9, ?10, ?11, ?12, ?13,
+			?14, ?15, ?16, ?17, ?18, CASE WHEN p.paused THEN NULL ELSE ?19 END
+		FROM (SELECT EXISTS (SELECT 1 FROM connections WHERE id = ?3 AND paused_at IS NOT NULL) AS paused) AS p`
 	sqlInsertAttempt   = `INSERT INTO attempts (` + attemptCols + `) VALUES (` + marks(19) + `)`
 	sqlSourceConnected = `SELECT EXISTS (SELECT 1 FROM connections WHERE source_id = ?)`
 )
