@@ -26,6 +26,9 @@ import (
 const (
 	checkpointEvery         = 100 * time.Millisecond
 	checkpointRestartFrames = 2048 // 8 MiB of 4 KiB pages
+	// walSizeLimit is the size the log file is cut back to when it
+	// starts over, if it grew larger.
+	walSizeLimit = 64 << 20
 )
 
 // checkpointer runs the store's checkpoints in the background.
@@ -41,6 +44,11 @@ type checkpointer struct {
 func (s *Store) startCheckpointer(ctx context.Context, path string, opts Options) error {
 	if _, err := s.wdb.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
 		return fmt.Errorf("turn off automatic checkpoints: %w", err)
+	}
+	// One huge transaction (unpausing a million held events, say) grows
+	// the log as much; when the log starts over, give the disk back.
+	if _, err := s.wdb.ExecContext(ctx, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, walSizeLimit)); err != nil {
+		return fmt.Errorf("limit the log's size: %w", err)
 	}
 	db, err := sql.Open("sqlite", dsn(path, opts, false))
 	if err != nil {
