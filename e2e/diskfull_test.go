@@ -3,17 +3,13 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -43,26 +39,26 @@ func TestDiskFull(t *testing.T) {
 		"destination": map[string]any{"name": "disk-full-dest", "config": map[string]any{"url": dest.URL}},
 	}, &c)
 
-	ld := startSizedLoad(g.ingestURL+"/"+c.Source.ID, 4, 4<<10, 16<<10)
+	ld := startPaddedLoad(g.ingestURL+"/"+c.Source.ID, 4, 4<<10, 16<<10)
 	// On an early failure: end the load, then free the disk before the
 	// server is stopped (cleanups run last in, first out).
 	t.Cleanup(func() { ld.stop(); _ = os.Remove(filler) })
-	waitFor(t, 10*time.Second, "acknowledgements before the disk fills", func() bool { return ld.acked(time.Time{}) >= 20 })
+	waitFor(t, 10*time.Second, "acknowledgements before the disk fills", func() bool { return ld.acked() >= 20 })
 
 	// Leave 256 KiB: room for a few more webhooks, then the disk is full.
 	full := time.Now()
 	fillDisk(t, dataDir, filler, 256<<10)
 	var firstFail time.Time
-	if !within(15*time.Second, func() bool { return ld.unavailable(full) >= 1 }) {
+	if !within(15*time.Second, func() bool { return ld.unavailableAfter(full) >= 1 }) {
 		// Go on: whether what was acknowledged exists is checked below.
-		t.Errorf("no 503 within 15s of filling the disk; answers since: %v", ld.statuses(full))
+		t.Errorf("no 503 within 15s of filling the disk; answers since: %v", ld.statusesAfter(full))
 		firstFail = time.Now()
 	} else {
 		firstFail = time.Now()
 		// Keep the load on the full disk for a while: every answer now
 		// must be a 503 or a truthful 2xx.
-		if !within(10*time.Second, func() bool { return ld.unavailable(full) >= 40 && time.Since(firstFail) >= time.Second }) {
-			t.Errorf("fewer than 40 answers 503 in 10s on the full disk; answers since the fill: %v", ld.statuses(full))
+		if !within(10*time.Second, func() bool { return ld.unavailableAfter(full) >= 40 && time.Since(firstFail) >= time.Second }) {
+			t.Errorf("fewer than 40 answers 503 in 10s on the full disk; answers since the fill: %v", ld.statusesAfter(full))
 		}
 	}
 
@@ -84,7 +80,7 @@ func TestDiskFull(t *testing.T) {
 	// Free the space: ingest recovers without a restart.
 	must(t, os.Remove(filler))
 	freed := time.Now()
-	waitFor(t, 10*time.Second, "ingest to recover by itself", func() bool { return ld.acked(freed) >= 20 })
+	waitFor(t, 10*time.Second, "ingest to recover by itself", func() bool { return ld.ackedAfter(freed) >= 20 })
 	results := ld.stop()
 
 	var whileFull, unavailable, ackedWhileFull int
@@ -99,16 +95,16 @@ func TestDiskFull(t *testing.T) {
 		case r.err != nil:
 			t.Errorf("request sent %v from the fill got no answer: %v", r.sent.Sub(full), r.err)
 		case r.status/100 == 2 && r.id == "":
-			t.Errorf("a %d answer without a request id: %s", r.status, r.body)
+			t.Errorf("a %d answer without a request id: %s", r.status, r.answer)
 		case r.status/100 == 2:
 		case r.status != http.StatusServiceUnavailable:
-			t.Errorf("request sent %v from the fill answered %d, want 2xx or 503: %s", r.sent.Sub(full), r.status, r.body)
+			t.Errorf("request sent %v from the fill answered %d, want 2xx or 503: %s", r.sent.Sub(full), r.status, r.answer)
 		default:
 			if msg := checkUnavailable(r); msg != "" {
 				t.Errorf("503 answer: %s", msg)
 			}
 			if sample == "" {
-				sample = fmt.Sprintf("%s (Retry-After: %s)", strings.TrimSpace(r.body), r.retryAfter)
+				sample = fmt.Sprintf("%s (Retry-After: %s)", strings.TrimSpace(r.answer), r.retryAfter)
 			}
 		}
 		if r.sent.After(firstFail) && r.done.Before(freed) {
@@ -178,17 +174,17 @@ func within(d time.Duration, cond func() bool) bool {
 }
 
 // checkUnavailable returns what is wrong with a 503 answer from ingest, or "".
-func checkUnavailable(r sizedResult) string {
+func checkUnavailable(r loadResult) string {
 	var body struct {
 		Code    string `json:"code"`
 		Status  int    `json:"status"`
 		Message string `json:"message"`
 	}
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil {
-		return fmt.Sprintf("not JSON (%v): %q", err, r.body)
+	if err := json.Unmarshal([]byte(r.answer), &body); err != nil {
+		return fmt.Sprintf("not JSON (%v): %q", err, r.answer)
 	}
 	if body.Code == "" || body.Status != http.StatusServiceUnavailable || body.Message == "" {
-		return fmt.Sprintf("want a code, status 503 and a message: %s", r.body)
+		return fmt.Sprintf("want a code, status 503 and a message: %s", r.answer)
 	}
 	if r.retryAfter == "" {
 		return "no Retry-After header"
@@ -244,113 +240,4 @@ func fillDisk(t *testing.T, dir, path string, leave int64) {
 	}
 	must(t, f.Close())
 	t.Logf("filler written: %d KiB free on the data dir", free()>>10)
-}
-
-// sizedResult is one webhook sent by a sizedLoad.
-type sizedResult struct {
-	loadResult
-	body       string // the answer
-	retryAfter string // its Retry-After header
-}
-
-// sizedLoad sends webhooks with bodies of random sizes from several
-// clients until stopped.
-type sizedLoad struct {
-	mu       sync.Mutex
-	results  []sizedResult
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	stopOnce sync.Once
-}
-
-func startSizedLoad(url string, clients, minSize, maxSize int) *sizedLoad {
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &sizedLoad{cancel: cancel}
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := range clients {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			for i := 0; ctx.Err() == nil; i++ {
-				pad := strings.Repeat("x", minSize+rand.IntN(maxSize-minSize+1))
-				body := fmt.Sprintf(`{"worker":%d,"n":%d,"pad":%q}`, w, i, pad)
-				req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				r := sizedResult{loadResult: loadResult{sent: time.Now()}}
-				resp, err := client.Do(req)
-				if ctx.Err() != nil {
-					if err == nil {
-						resp.Body.Close()
-					}
-					return
-				}
-				r.done, r.err = time.Now(), err
-				if err == nil {
-					raw, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					r.status, r.body, r.retryAfter = resp.StatusCode, string(raw), resp.Header.Get("Retry-After")
-					var ack struct {
-						RequestID string `json:"request_id"`
-					}
-					if r.status/100 == 2 && json.Unmarshal(raw, &ack) == nil {
-						r.id = ack.RequestID
-					}
-				}
-				if err != nil || r.status/100 != 2 {
-					time.Sleep(10 * time.Millisecond) // failing: do not spin
-				}
-				l.mu.Lock()
-				l.results = append(l.results, r)
-				l.mu.Unlock()
-			}
-		}()
-	}
-	return l
-}
-
-func (l *sizedLoad) count(ok func(sizedResult) bool) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, r := range l.results {
-		if ok(r) {
-			n++
-		}
-	}
-	return n
-}
-
-// acked counts the acknowledged requests sent after t.
-func (l *sizedLoad) acked(t time.Time) int {
-	return l.count(func(r sizedResult) bool { return r.id != "" && r.sent.After(t) })
-}
-
-// statuses counts the answers to requests sent after t by status (0: no
-// answer).
-func (l *sizedLoad) statuses(t time.Time) map[int]int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[int]int{}
-	for _, r := range l.results {
-		if r.sent.After(t) {
-			out[r.status]++
-		}
-	}
-	return out
-}
-
-// unavailable counts the 503 answers to requests sent after t.
-func (l *sizedLoad) unavailable(t time.Time) int {
-	return l.count(func(r sizedResult) bool { return r.status == http.StatusServiceUnavailable && r.sent.After(t) })
-}
-
-// stop ends the load and returns every result.
-func (l *sizedLoad) stop() []sizedResult {
-	l.stopOnce.Do(func() {
-		l.cancel()
-		l.wg.Wait()
-	})
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]sizedResult(nil), l.results...)
 }

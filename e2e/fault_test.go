@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -200,17 +201,28 @@ type loadResult struct {
 	status     int
 	id         string
 	err        error
+	answer     string // the response body
+	retryAfter string // its Retry-After header
 }
 
 // backgroundLoad sends webhooks from several clients until stopped.
 type backgroundLoad struct {
-	mu      sync.Mutex
-	results []loadResult
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	results  []loadResult
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
+// startLoad sends small JSON webhooks to url from clients clients.
 func startLoad(url string, clients int) *backgroundLoad {
+	return startPaddedLoad(url, clients, 0, 0)
+}
+
+// startPaddedLoad sends JSON webhooks padded with minPad to maxPad bytes
+// (random each time) to url from clients clients. A client that gets no
+// answer or a refusal waits a moment before its next webhook.
+func startPaddedLoad(url string, clients, minPad, maxPad int) *backgroundLoad {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &backgroundLoad{cancel: cancel}
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -219,27 +231,32 @@ func startLoad(url string, clients int) *backgroundLoad {
 		go func() {
 			defer l.wg.Done()
 			for i := 0; ctx.Err() == nil; i++ {
-				body := fmt.Sprintf(`{"worker":%d,"n":%d}`, w, i)
+				pad := strings.Repeat("x", minPad+rand.IntN(maxPad-minPad+1))
+				body := fmt.Sprintf(`{"worker":%d,"n":%d,"pad":%q}`, w, i, pad)
 				req, _ := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				r := loadResult{sent: time.Now()}
 				resp, err := client.Do(req)
 				if ctx.Err() != nil {
+					if err == nil {
+						resp.Body.Close()
+					}
 					return
 				}
 				r.done, r.err = time.Now(), err
 				if err == nil {
 					raw, _ := io.ReadAll(resp.Body)
 					resp.Body.Close()
-					r.status = resp.StatusCode
+					r.status, r.answer, r.retryAfter = resp.StatusCode, string(raw), resp.Header.Get("Retry-After")
 					var ack struct {
 						RequestID string `json:"request_id"`
 					}
 					if r.status/100 == 2 && json.Unmarshal(raw, &ack) == nil {
 						r.id = ack.RequestID
 					}
-				} else {
-					time.Sleep(20 * time.Millisecond) // refused: do not spin
+				}
+				if err != nil || r.status/100 != 2 {
+					time.Sleep(10 * time.Millisecond) // refused: do not spin
 				}
 				l.mu.Lock()
 				l.results = append(l.results, r)
@@ -274,10 +291,31 @@ func (l *backgroundLoad) answeredAfter(t time.Time) int {
 	return l.count(func(r loadResult) bool { return r.sent.After(t) })
 }
 
-// stop ends the load and returns every result.
+// unavailableAfter counts the 503 answers to webhooks sent after t.
+func (l *backgroundLoad) unavailableAfter(t time.Time) int {
+	return l.count(func(r loadResult) bool { return r.status == http.StatusServiceUnavailable && r.sent.After(t) })
+}
+
+// statusesAfter counts the answers to webhooks sent after t by status (0:
+// no answer).
+func (l *backgroundLoad) statusesAfter(t time.Time) map[int]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[int]int{}
+	for _, r := range l.results {
+		if r.sent.After(t) {
+			out[r.status]++
+		}
+	}
+	return out
+}
+
+// stop ends the load (once) and returns every result.
 func (l *backgroundLoad) stop() []loadResult {
-	l.cancel()
-	l.wg.Wait()
+	l.stopOnce.Do(func() {
+		l.cancel()
+		l.wg.Wait()
+	})
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]loadResult(nil), l.results...)
