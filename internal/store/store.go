@@ -109,7 +109,10 @@ type Ingest interface {
 	// InsertRequest durably commits the request and its payload
 	// (r.Data, whose ID must be set). When it returns nil the request is on
 	// disk (fsynced); any error means it was not committed. Concurrent
-	// calls are group-committed: many requests share one transaction.
+	// calls are group-committed: many requests share one transaction. An
+	// accepted request (empty RejectionCause) whose source has no
+	// connection at the commit is stored as NO_CONNECTION, and
+	// r.RejectionCause says so on return.
 	InsertRequest(ctx context.Context, r *model.Request) error
 }
 
