@@ -16,7 +16,7 @@ import (
 // committer prepares the queue before it begins the next transaction,
 // while the connection is idle.
 
-// The hot inserts.
+// The statements on every webhook's path.
 var (
 	sqlInsertPayload = `INSERT INTO payloads (id, team_id, method, path, query, headers, body, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
@@ -55,8 +55,8 @@ func (c *stmtCache) get(q string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st, ok := c.prepared[q]
-	if !ok && len(c.prepared)+len(c.queued) < maxPrepared && !strings.Contains(q, "\x00") {
-		c.prepared[q] = nil // queued once
+	if !ok && len(c.prepared) < maxPrepared {
+		c.prepared[q] = nil // queued once; stays nil if preparing fails
 		c.queued = append(c.queued, q)
 	}
 	return st
