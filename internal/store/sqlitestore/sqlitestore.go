@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -103,6 +104,9 @@ type Store struct {
 	// checkpoints runs checkpoints beside the writer (nil: SQLite's own).
 	checkpoints *checkpointer
 	onSync      func(time.Duration)
+	// syncFailed holds the first failed fsync of the log: from then on
+	// every write fails (see groupcommit.Config.Sync) and Ping says why.
+	syncFailed atomic.Pointer[error]
 
 	// closeMu is held shared by every write for its whole duration and
 	// exclusively by Close, so that Close waits for writes in flight and
@@ -200,14 +204,18 @@ func (s *Store) syncWAL(context.Context) error {
 	start := time.Now()
 	f, err := os.Open(s.walPath)
 	if err != nil {
+		err = fmt.Errorf("sqlitestore: open %s: %w", s.walPath, err)
+		s.syncFailed.CompareAndSwap(nil, &err)
 		s.log.Error("sqlitestore: cannot open the write-ahead log to sync it; writes fail until restart", "path", s.walPath, "err", err)
-		return fmt.Errorf("sqlitestore: open %s: %w", s.walPath, err)
+		return err
 	}
 	err = dataSync(f)
 	_ = f.Close()
 	if err != nil {
+		err = fmt.Errorf("sqlitestore: fsync %s: %w", s.walPath, err)
+		s.syncFailed.CompareAndSwap(nil, &err)
 		s.log.Error("sqlitestore: fsync of the write-ahead log failed; writes fail until restart", "path", s.walPath, "err", err)
-		return fmt.Errorf("sqlitestore: fsync %s: %w", s.walPath, err)
+		return err
 	}
 	if s.onSync != nil {
 		s.onSync(time.Since(start))
@@ -230,8 +238,12 @@ func dsn(path string, opts Options, readOnly bool) string {
 	return path + "?" + q.Encode()
 }
 
-// Ping checks that both the writer and the readers answer.
+// Ping checks that both the writer and the readers answer, and that the
+// write-ahead log could be synced.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.syncFailed.Load(); err != nil {
+		return fmt.Errorf("sqlitestore: writes are failing until restart: %w", *err)
+	}
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: ping: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sluice-gw/sluice/internal/model"
 	"github.com/sluice-gw/sluice/internal/store"
+	"github.com/sluice-gw/sluice/internal/store/groupcommit"
 	"github.com/sluice-gw/sluice/internal/store/storetest"
 )
 
@@ -322,5 +324,36 @@ func TestLogStaysBoundedUnderSteadyWrites(t *testing.T) {
 	}
 	if maxWAL > 40<<20 {
 		t.Fatalf("the log reached %d MiB while %d MiB were written: it is not starting over", maxWAL>>20, written.Load()>>20)
+	}
+}
+
+// When the log cannot be synced, the write is not reported done, every
+// later write fails too (the disk's state is unknown), and Ping says so.
+func TestFailedSyncFailsWritesAndPing(t *testing.T) {
+	s := openPath(t, filepath.Join(t.TempDir(), "sync.db"), Options{})
+	team, err := s.EnsureDefaultTeam(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert := func() error {
+		now := time.Now().UTC()
+		r := model.Request{ID: model.NewID(model.PrefixRequest), TeamID: team.ID, SourceID: "src_sync",
+			Data: model.Payload{ID: model.NewID(model.PrefixPayload), Method: "POST"}, IngestedAt: now, CreatedAt: now, UpdatedAt: now}
+		return s.InsertRequest(t.Context(), &r)
+	}
+	if err := insert(); err != nil {
+		t.Fatalf("insert before the failure: %v", err)
+	}
+	good := s.walPath
+	s.walPath = filepath.Join(t.TempDir(), "missing", "sync.db-wal") // the next sync cannot open it
+	if err := insert(); !errors.Is(err, groupcommit.ErrSync) {
+		t.Fatalf("insert whose sync failed: %v, want ErrSync", err)
+	}
+	s.walPath = good
+	if err := insert(); !errors.Is(err, groupcommit.ErrSync) {
+		t.Fatalf("insert after a failed sync: %v, want ErrSync", err)
+	}
+	if err := s.Ping(t.Context()); err == nil || !strings.Contains(err.Error(), "until restart") {
+		t.Fatalf("Ping after a failed sync: %v", err)
 	}
 }
