@@ -17,7 +17,7 @@ import (
 )
 
 // RecordAttempt is group-committed like ingest: concurrent calls only
-// collect their outcome into the shared attemptTx, whose Commit sends the
+// collect their outcome into the shared batchTx, whose Commit sends the
 // whole group as one pipelined batch (one round trip), which PostgreSQL
 // runs as one implicit transaction (one fsync). Each outcome is one
 // statement that inserts the attempt and applies it to the event.
@@ -36,49 +36,31 @@ type attemptRow struct {
 	err     error
 }
 
-// attemptTx adapts a group of RecordAttempt calls to groupcommit.Tx.
-type attemptTx struct {
-	pool *pgxpool.Pool
-	rows []*attemptRow
-}
-
-func (s *Store) beginAttempts(context.Context) (*attemptTx, error) {
-	return &attemptTx{pool: s.pool}, nil
-}
-
-// Rollback drops the collected rows; nothing was sent yet.
-func (t *attemptTx) Rollback(context.Context) error {
-	t.rows = nil
-	return nil
-}
-
-// Commit writes the collected outcomes and sets each row's err. It returns
-// nil: outcomes are per row. If the server refuses the group (a duplicate
-// attempt id, say), nothing of it was committed and each outcome is
-// written alone, so one bad outcome cannot fail its neighbours.
-func (t *attemptTx) Commit(ctx context.Context) error {
-	rows := t.rows
+// writeAttemptGroup writes a group of collected outcomes (see batchTx)
+// and sets each row's outcome. If the server refuses the group (a
+// duplicate attempt id, say), nothing of it was committed and each outcome
+// is written alone, so one bad outcome cannot fail its neighbours.
+func (s *Store) writeAttemptGroup(ctx context.Context, rows []*attemptRow) {
 	slices.SortStableFunc(rows, func(a, b *attemptRow) int {
 		return strings.Compare(a.r.Attempt.EventID, b.r.Attempt.EventID)
 	})
-	err := writeAttempts(ctx, t.pool, rows)
+	err := writeAttempts(ctx, s.pool, rows)
 	var pgErr *pgconn.PgError
 	if err != nil && len(rows) > 1 && errors.As(err, &pgErr) {
 		// The server reported the error, so the group was rolled back.
 		for _, row := range rows {
 			// writeAttempts sets row.err to the row's outcome.
-			if err := writeAttempts(ctx, t.pool, []*attemptRow{row}); err != nil {
+			if err := writeAttempts(ctx, s.pool, []*attemptRow{row}); err != nil {
 				row.err = err
 			}
 		}
-		return nil
+		return
 	}
 	if err != nil {
 		for _, row := range rows {
 			row.err = err
 		}
 	}
-	return nil
 }
 
 // lockConnectionsSQL locks the connections of events FOR SHARE, in id
@@ -184,12 +166,9 @@ func (s *Store) RecordAttempt(ctx context.Context, r store.AttemptOutcome) error
 	}
 	args = append(args, r.Owner, r.EventStatus, pending, next, r.NextTrigger, queueAt)
 	row := &attemptRow{r: &r, args: args, pending: pending}
-	err := s.attempts.Do(ctx, func(tx *attemptTx) error {
-		// Collecting may happen twice for one row (groupcommit reruns a
-		// failed batch one by one); the row is then simply sent again.
+	err := s.attempts.Do(ctx, func(tx *batchTx[*attemptRow]) error {
 		row.err = nil
-		tx.rows = append(tx.rows, row)
-		return nil
+		return tx.add(row)
 	})
 	if err != nil {
 		return translate(err, "record attempt "+a.ID)

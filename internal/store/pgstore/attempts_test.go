@@ -9,7 +9,6 @@ import (
 	"github.com/sluice-gw/sluice/internal/model"
 	"github.com/sluice-gw/sluice/internal/store"
 	"github.com/sluice-gw/sluice/internal/store/pgstore"
-	"github.com/sluice-gw/sluice/internal/store/pgstore/pgtest"
 )
 
 // TestRecordAttemptGroup records many attempts at once, so that they share
@@ -17,13 +16,8 @@ import (
 // outcome, whatever the batching, and only the good ones are applied.
 func TestRecordAttemptGroup(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.NewDatabase(t)
 	ctx := t.Context()
-	s, err := pgstore.Open(ctx, dsn, pgstore.Options{CommitWriters: 1})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := openWith(t, pgstore.Options{CommitWriters: 1})
 	team, err := s.EnsureDefaultTeam(ctx)
 	if err != nil {
 		t.Fatalf("EnsureDefaultTeam: %v", err)

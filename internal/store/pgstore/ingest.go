@@ -9,14 +9,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sluice-gw/sluice/internal/model"
 )
 
 // Ingest is group-committed, and each group is written with one statement:
 // the committer's functions only collect their request into the shared
-// ingestTx, and its Commit inserts every payload and request at once
+// batchTx, and its Commit inserts every payload and request at once
 // (arrays unnested server-side) as one implicit transaction — one round
 // trip and one fsync for the whole group instead of a round trip per row.
 //
@@ -44,49 +43,33 @@ func (row *ingestRow) size() int {
 	return len(d.Body) + len(d.Path) + len(d.Query) + len(row.headers) + 256
 }
 
-// ingestTx adapts a group of InsertRequest calls to groupcommit.Tx.
-type ingestTx struct {
-	pool *pgxpool.Pool
-	rows []*ingestRow
-}
-
-func (s *Store) beginIngest(context.Context) (*ingestTx, error) {
-	return &ingestTx{pool: s.pool}, nil
-}
-
-// Rollback drops the collected rows; nothing was sent yet.
-func (t *ingestTx) Rollback(context.Context) error {
-	t.rows = nil
-	return nil
-}
-
-// Commit writes the collected rows and sets each row's err. It returns nil:
-// outcomes are per row.
-func (t *ingestTx) Commit(ctx context.Context) error {
+// writeRequests writes a group of collected requests (see batchTx),
+// splitting it where a statement would grow past maxStatementBytes, and
+// sets each row's outcome.
+func (s *Store) writeRequests(ctx context.Context, rows []*ingestRow) {
 	start, size := 0, 0
-	for i, row := range t.rows {
+	for i, row := range rows {
 		if i > start && size+row.size() > maxStatementBytes {
-			t.commitRows(ctx, t.rows[start:i])
+			s.commitRows(ctx, rows[start:i])
 			start, size = i, 0
 		}
 		size += row.size()
 	}
-	if start < len(t.rows) {
-		t.commitRows(ctx, t.rows[start:])
+	if start < len(rows) {
+		s.commitRows(ctx, rows[start:])
 	}
-	return nil
 }
 
 // commitRows writes rows with one statement, or one by one if the server
 // refuses the data of the group.
-func (t *ingestTx) commitRows(ctx context.Context, rows []*ingestRow) {
-	err := t.insert(ctx, rows)
+func (s *Store) commitRows(ctx context.Context, rows []*ingestRow) {
+	err := s.insertRequests(ctx, rows)
 	var pgErr *pgconn.PgError
 	if err != nil && len(rows) > 1 && errors.As(err, &pgErr) &&
 		(strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23")) {
 		// Class 22 is data exception, 23 integrity constraint violation.
 		for _, row := range rows {
-			row.err = translate(t.insert(ctx, []*ingestRow{row}), "insert request "+row.r.ID)
+			row.err = translate(s.insertRequests(ctx, []*ingestRow{row}), "insert request "+row.r.ID)
 		}
 		return
 	}
@@ -114,9 +97,9 @@ FROM unnest($7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $1:
 	events, cli_events, ignored, routed, ingested, created, updated)
 RETURNING id, rejection_cause`
 
-// insert writes rows with one statement, atomically, and sets each
-// request's stored rejection cause.
-func (t *ingestTx) insert(ctx context.Context, rows []*ingestRow) error {
+// insertRequests writes rows with one statement, atomically, and sets
+// each request's stored rejection cause.
+func (s *Store) insertRequests(ctx context.Context, rows []*ingestRow) error {
 	n := len(rows)
 	var (
 		pID, method, headers             = make([]string, n), make([]string, n), make([]string, n)
@@ -137,7 +120,7 @@ func (t *ingestTx) insert(ctx context.Context, rows []*ingestRow) error {
 		routed[i] = r.RoutedAt
 		ingestedAt[i], createdAt[i], updatedAt[i] = r.IngestedAt, r.CreatedAt, r.UpdatedAt
 	}
-	stored, err := t.pool.Query(ctx, insertRequestsSQL, pID, method, path, query, headers, body,
+	stored, err := s.pool.Query(ctx, insertRequestsSQL, pID, method, path, query, headers, body,
 		id, team, source, verified, cause, ip, events, cliEvents, ignored, routed, ingestedAt, createdAt, updatedAt,
 		model.RejectNoConnection)
 	if err != nil {
@@ -175,12 +158,9 @@ func (s *Store) InsertRequest(ctx context.Context, r *model.Request) error {
 	r.RoutedAt = tsp(r.RoutedAt)
 	r.IngestedAt, r.CreatedAt, r.UpdatedAt = ts(r.IngestedAt), ts(r.CreatedAt), ts(r.UpdatedAt)
 	row := &ingestRow{r: r, headers: headers}
-	err = s.ingest.Do(ctx, func(tx *ingestTx) error {
-		// Collecting may happen twice for one row (groupcommit reruns a
-		// failed batch one by one); the row is then simply sent again.
+	err = s.ingest.Do(ctx, func(tx *batchTx[*ingestRow]) error {
 		row.err = nil
-		tx.rows = append(tx.rows, row)
-		return nil
+		return tx.add(row)
 	})
 	if err != nil {
 		return translate(err, "insert request "+r.ID)

@@ -167,13 +167,8 @@ func TestRoutingRacesUnpause(t *testing.T) {
 // only the duplicate fails, with store.ErrConflict, whatever the batching.
 func TestInsertRequestBadNeighbour(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.NewDatabase(t)
 	ctx := t.Context()
-	s, err := pgstore.Open(ctx, dsn, pgstore.Options{CommitWriters: 1})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := openWith(t, pgstore.Options{CommitWriters: 1})
 	now := time.Now()
 	newRequest := func() model.Request {
 		return model.Request{
@@ -295,13 +290,8 @@ func TestLeaseOutlivesPause(t *testing.T) {
 // together exceed one statement's budget: the group is split, all commit.
 func TestInsertRequestLargeGroup(t *testing.T) {
 	t.Parallel()
-	dsn := pgtest.NewDatabase(t)
 	ctx := t.Context()
-	s, err := pgstore.Open(ctx, dsn, pgstore.Options{CommitWriters: 1})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
+	s := openWith(t, pgstore.Options{CommitWriters: 1})
 	now := time.Now()
 	const n = 5
 	reqs := make([]model.Request, n)

@@ -13,8 +13,14 @@ import (
 // open returns a store over a fresh database, closed when t ends.
 func open(t testing.TB) *pgstore.Store {
 	t.Helper()
+	return openWith(t, pgstore.Options{})
+}
+
+// openWith opens a store with opts on a fresh database, closed when t ends.
+func openWith(t testing.TB, opts pgstore.Options) *pgstore.Store {
+	t.Helper()
 	dsn := pgtest.NewDatabase(t)
-	s, err := pgstore.Open(context.Background(), dsn, pgstore.Options{})
+	s, err := pgstore.Open(context.Background(), dsn, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -76,8 +76,8 @@ func (o Options) validate() error {
 // by several processes sharing one database.
 type Store struct {
 	pool     *pgxpool.Pool
-	ingest   *groupcommit.Committer[*ingestTx]
-	attempts *groupcommit.Committer[*attemptTx]
+	ingest   *groupcommit.Committer[*batchTx[*ingestRow]]
+	attempts *groupcommit.Committer[*batchTx[*attemptRow]]
 	notes    *notifier
 }
 
@@ -119,12 +119,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, notes: newNotifier(pool)}
-	s.ingest = groupcommit.New(s.beginIngest, groupcommit.Config{
+	s.ingest = newBatchCommitter(s.writeRequests, groupcommit.Config{
 		MaxBatch: opts.MaxBatch,
 		Writers:  opts.CommitWriters,
 		OnCommit: opts.OnCommit,
 	})
-	s.attempts = groupcommit.New(s.beginAttempts, groupcommit.Config{
+	s.attempts = newBatchCommitter(s.writeAttemptGroup, groupcommit.Config{
 		MaxBatch: opts.MaxBatch,
 		Writers:  opts.CommitWriters,
 	})
