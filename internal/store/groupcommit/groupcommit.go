@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Tx is the part of a database transaction the committer drives.
@@ -82,8 +83,8 @@ type Committer[T Tx] struct {
 	// unsynced carries committed batches from the writers to the syncer
 	// (with Config.Sync).
 	unsynced chan []op[T]
-	synced   chan struct{} // closed when the syncer has exited
-	syncErr  error         // the first Sync failure (syncer only)
+	synced   chan struct{}         // closed when the syncer has exited
+	syncErr  atomic.Pointer[error] // the first Sync failure, wrapped in ErrSync
 }
 
 // New starts a committer's writer goroutines. Call Close to stop them.
@@ -258,15 +259,26 @@ func (c *Committer[T]) syncer() {
 				break gather
 			}
 		}
-		if c.syncErr == nil {
+		if c.SyncErr() == nil {
 			if err := c.cfg.Sync(context.Background()); err != nil {
-				c.syncErr = fmt.Errorf("%w: %w", ErrSync, err)
+				err = fmt.Errorf("%w: %w", ErrSync, err)
+				c.syncErr.Store(&err)
 			}
 		}
+		err := c.SyncErr()
 		for _, o := range waiting {
-			o.done <- c.syncErr
+			o.done <- err
 		}
 	}
+}
+
+// SyncErr returns the Config.Sync failure that fails every write since
+// (wrapping ErrSync), or nil.
+func (c *Committer[T]) SyncErr() error {
+	if err := c.syncErr.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // ErrSync wraps a failed Config.Sync: the writes it covered, and every

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,8 +15,9 @@ import (
 // waiting on it — for the whole copy and its fsyncs. The store turns that
 // off on the writer and checkpoints from a connection of its own:
 //
-//   - a PASSIVE checkpoint every checkpointEvery copies what it can without
-//     ever blocking the writer or the readers;
+//   - after commits, at most every checkpointEvery, a PASSIVE checkpoint
+//     copies what it can without ever blocking the writer or the readers
+//     (an idle store runs none);
 //   - but under steady writes the log is then never entirely copied when
 //     the writer starts a transaction, which is when SQLite starts the log
 //     over, so it would grow without end. Once it holds more than
@@ -24,7 +26,7 @@ import (
 //     makes the next transaction start the log over. The writer waits for
 //     that short tail only, not for the whole copy.
 const (
-	checkpointEvery         = 100 * time.Millisecond
+	checkpointEvery         = 50 * time.Millisecond
 	checkpointRestartFrames = 2048 // 8 MiB of 4 KiB pages
 	// walSizeLimit is the size the log file is cut back to when it
 	// starts over, if it grew larger.
@@ -35,6 +37,8 @@ const (
 type checkpointer struct {
 	db     *sql.DB
 	log    *slog.Logger
+	wake   chan struct{} // poked after commits
+	runs   atomic.Int64  // checkpoint rounds so far
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -50,41 +54,50 @@ func (s *Store) startCheckpointer(ctx context.Context, path string, opts Options
 	if _, err := s.wdb.ExecContext(ctx, fmt.Sprintf(`PRAGMA journal_size_limit = %d`, walSizeLimit)); err != nil {
 		return fmt.Errorf("limit the log's size: %w", err)
 	}
-	db, err := sql.Open("sqlite", dsn(path, opts, false))
+	db, err := openOneConn(path, opts)
 	if err != nil {
 		return fmt.Errorf("open the checkpoint connection: %w", err)
 	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
 		return fmt.Errorf("open the checkpoint connection: %w", err)
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, log: s.log, cancel: cancel, done: make(chan struct{})}
+	c := &checkpointer{db: db, log: s.log, wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	go c.loop(loopCtx)
 	s.checkpoints = c
 	return nil
 }
 
+// poke tells the checkpointer the log has grown; it never blocks.
+func (c *checkpointer) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (c *checkpointer) loop(ctx context.Context) {
 	defer close(c.done)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-c.wake:
 		}
+		c.runs.Add(1)
+		next := time.Now().Add(checkpointEvery)
 		frames, err := c.checkpoint(ctx, "PASSIVE")
 		if err == nil && frames > checkpointRestartFrames {
 			_, err = c.checkpoint(ctx, "RESTART")
 		}
 		if err != nil && ctx.Err() == nil {
 			c.log.Warn("sqlitestore: checkpoint", "err", err)
+		}
+		select { // at most one round per checkpointEvery
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
 		}
 	}
 }

@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -104,9 +103,6 @@ type Store struct {
 	// checkpoints runs checkpoints beside the writer (nil: SQLite's own).
 	checkpoints *checkpointer
 	onSync      func(time.Duration)
-	// syncFailed holds the first failed fsync of the log: from then on
-	// every write fails (see groupcommit.Config.Sync) and Ping says why.
-	syncFailed atomic.Pointer[error]
 
 	// closeMu is held shared by every write for its whole duration and
 	// exclusively by Close, so that Close waits for writes in flight and
@@ -125,14 +121,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
 	}
-	wdb, err := sql.Open("sqlite", dsn(path, opts, false))
+	wdb, err := openOneConn(path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	wdb.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, wdb, opts.Logger); err != nil {
 		_ = wdb.Close()
 		return nil, fmt.Errorf("sqlitestore: migrate %s: %w", path, err)
@@ -205,7 +197,6 @@ func (s *Store) syncWAL(context.Context) error {
 	f, err := os.Open(s.walPath)
 	if err != nil {
 		err = fmt.Errorf("sqlitestore: open %s: %w", s.walPath, err)
-		s.syncFailed.CompareAndSwap(nil, &err)
 		s.log.Error("sqlitestore: cannot open the write-ahead log to sync it; writes fail until restart", "path", s.walPath, "err", err)
 		return err
 	}
@@ -213,7 +204,6 @@ func (s *Store) syncWAL(context.Context) error {
 	_ = f.Close()
 	if err != nil {
 		err = fmt.Errorf("sqlitestore: fsync %s: %w", s.walPath, err)
-		s.syncFailed.CompareAndSwap(nil, &err)
 		s.log.Error("sqlitestore: fsync of the write-ahead log failed; writes fail until restart", "path", s.walPath, "err", err)
 		return err
 	}
@@ -221,6 +211,20 @@ func (s *Store) syncWAL(context.Context) error {
 		s.onSync(time.Since(start))
 	}
 	return nil
+}
+
+// openOneConn opens path for writing as a pool of one connection that is
+// never closed while the store is open.
+func openOneConn(path string, opts Options) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn(path, opts, false))
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
 }
 
 // dsn is the driver's data source name: the plain path plus the pragmas
@@ -241,8 +245,8 @@ func dsn(path string, opts Options, readOnly bool) string {
 // Ping checks that both the writer and the readers answer, and that the
 // write-ahead log could be synced.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.syncFailed.Load(); err != nil {
-		return fmt.Errorf("sqlitestore: writes are failing until restart: %w", *err)
+	if err := s.gc.SyncErr(); err != nil {
+		return fmt.Errorf("sqlitestore: writes are failing until restart: %w", err)
 	}
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlitestore: ping: %w", err)
@@ -283,7 +287,11 @@ func (s *Store) begin(ctx context.Context) (*wtx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &wtx{tx: tx, stmts: s.stmts}, nil
+	t := &wtx{tx: tx, stmts: s.stmts}
+	if s.checkpoints != nil {
+		t.committed = s.checkpoints.poke
+	}
+	return t, nil
 }
 
 // write runs fn in a group-committed transaction and returns once it is

@@ -357,3 +357,20 @@ func TestFailedSyncFailsWritesAndPing(t *testing.T) {
 		t.Fatalf("Ping after a failed sync: %v", err)
 	}
 }
+
+// Checkpoints follow commits: a store that writes nothing runs none.
+func TestIdleStoreRunsNoCheckpoints(t *testing.T) {
+	s := openPath(t, filepath.Join(t.TempDir(), "idle.db"), Options{})
+	if _, err := s.EnsureDefaultTeam(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * checkpointEvery) // the write's round, then quiet
+	before := s.checkpoints.runs.Load()
+	if before == 0 {
+		t.Fatal("no checkpoint after a write")
+	}
+	time.Sleep(5 * checkpointEvery)
+	if after := s.checkpoints.runs.Load(); after != before {
+		t.Fatalf("%d checkpoint rounds while idle", after-before)
+	}
+}

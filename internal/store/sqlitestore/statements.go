@@ -95,9 +95,22 @@ func (c *stmtCache) close() error {
 type wtx struct {
 	tx    *sql.Tx
 	stmts *stmtCache
+	// committed, if set, is called after a successful commit.
+	committed func()
 }
 
-func (t *wtx) Commit(context.Context) error   { return t.tx.Commit() }
+// Commit commits the transaction.
+func (t *wtx) Commit(context.Context) error {
+	if err := t.tx.Commit(); err != nil {
+		return err
+	}
+	if t.committed != nil {
+		t.committed()
+	}
+	return nil
+}
+
+// Rollback abandons the transaction.
 func (t *wtx) Rollback(context.Context) error { return t.tx.Rollback() }
 
 // ExecContext runs a statement that returns no rows.
