@@ -38,55 +38,108 @@ func marks(n int) string { return strings.Repeat(",?", n)[1:] }
 // bound, new texts simply run unprepared.
 const maxPrepared = 1024
 
-// stmtCache holds the writer connection's prepared statements by SQL text.
-type stmtCache struct {
+// preparedSet holds prepared statements by SQL text, up to maxPrepared.
+// A nil statement marks a text that runs unprepared (queued, or failed to
+// prepare).
+type preparedSet struct {
 	mu       sync.Mutex
-	prepared map[string]*sql.Stmt // nil value: preparing failed, run unprepared
-	queued   []string
+	prepared map[string]*sql.Stmt
 }
 
-func newStmtCache() *stmtCache {
-	return &stmtCache{prepared: map[string]*sql.Stmt{}}
+// lookup returns q's statement and whether q has an entry.
+func (p *preparedSet) lookup(q string) (*sql.Stmt, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st, ok := p.prepared[q]
+	return st, ok
 }
+
+// store records st for q, unless q already has a statement (prepared
+// meanwhile by another caller) or the set is full, and returns the
+// statement to use (nil: run unprepared). A st not kept is closed.
+func (p *preparedSet) store(q string, st *sql.Stmt) *sql.Stmt {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prev, ok := p.prepared[q]
+	if prev != nil || (!ok && len(p.prepared) >= maxPrepared) {
+		if st != nil {
+			_ = st.Close()
+		}
+		return prev
+	}
+	if p.prepared == nil {
+		p.prepared = map[string]*sql.Stmt{}
+	}
+	p.prepared[q] = st
+	return st
+}
+
+// reserve records q as running unprepared for now, if it has no entry and
+// the set is not full, and reports whether it did.
+func (p *preparedSet) reserve(q string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.prepared[q]; ok || len(p.prepared) >= maxPrepared {
+		return false
+	}
+	if p.prepared == nil {
+		p.prepared = map[string]*sql.Stmt{}
+	}
+	p.prepared[q] = nil
+	return true
+}
+
+// close closes every prepared statement.
+func (p *preparedSet) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for q, st := range p.prepared {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+		delete(p.prepared, q)
+	}
+	return errors.Join(errs...)
+}
+
+// stmtCache holds the writer connection's prepared statements. A text
+// seen for the first time is queued (recorded as nil) and prepared by
+// prepareQueued between transactions.
+type stmtCache struct {
+	preparedSet
+	qmu    sync.Mutex
+	queued []string
+}
+
+func newStmtCache() *stmtCache { return &stmtCache{} }
 
 // get returns q's prepared statement, or nil after queueing q to be
 // prepared.
 func (c *stmtCache) get(q string) *sql.Stmt {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st, ok := c.prepared[q]
-	if !ok && len(c.prepared) < maxPrepared {
-		c.prepared[q] = nil // queued once; stays nil if preparing fails
-		c.queued = append(c.queued, q)
+	if st, ok := c.lookup(q); ok {
+		return st
 	}
-	return st
+	if c.reserve(q) {
+		c.qmu.Lock()
+		c.queued = append(c.queued, q)
+		c.qmu.Unlock()
+	}
+	return nil
 }
 
 // prepareQueued prepares the queued statements on db, whose only
 // connection must be idle.
 func (c *stmtCache) prepareQueued(ctx context.Context, db *sql.DB) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, q := range c.queued {
+	c.qmu.Lock()
+	queued := c.queued
+	c.queued = nil
+	c.qmu.Unlock()
+	for _, q := range queued {
 		if st, err := db.PrepareContext(ctx, q); err == nil {
-			c.prepared[q] = st
+			c.store(q, st)
 		}
 	}
-	c.queued = c.queued[:0]
-}
-
-// close closes every prepared statement.
-func (c *stmtCache) close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var errs []error
-	for q, st := range c.prepared {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
-		delete(c.prepared, q)
-	}
-	return errors.Join(errs...)
 }
 
 // wtx is a writer transaction as the group committer drives it. Its
@@ -142,43 +195,24 @@ func (t *wtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 // connection the first time it runs there).
 type readPool struct {
 	*sql.DB
-	mu       sync.Mutex
-	prepared map[string]*sql.Stmt // nil value: preparing failed
+	preparedSet
 }
 
 func newReadPool(db *sql.DB) *readPool {
-	return &readPool{DB: db, prepared: map[string]*sql.Stmt{}}
+	return &readPool{DB: db}
 }
 
 // stmt returns q's prepared statement, preparing it the first time; nil
 // when it cannot be prepared or too many are.
 func (p *readPool) stmt(ctx context.Context, q string) *sql.Stmt {
-	p.mu.Lock()
-	st, ok := p.prepared[q]
-	p.mu.Unlock()
-	if ok {
+	if st, ok := p.lookup(q); ok {
 		return st
 	}
 	st, err := p.DB.PrepareContext(ctx, q)
 	if err != nil {
 		st = nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if prev, ok := p.prepared[q]; ok { // prepared meanwhile by another caller
-		if st != nil {
-			_ = st.Close()
-		}
-		return prev
-	}
-	if len(p.prepared) >= maxPrepared {
-		if st != nil {
-			_ = st.Close()
-		}
-		return nil
-	}
-	p.prepared[q] = st
-	return st
+	return p.store(q, st)
 }
 
 // QueryContext runs a query that returns rows.
@@ -199,14 +233,5 @@ func (p *readPool) QueryRowContext(ctx context.Context, q string, args ...any) *
 
 // Close closes the prepared statements and the pool.
 func (p *readPool) Close() error {
-	p.mu.Lock()
-	var errs []error
-	for q, st := range p.prepared {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
-		delete(p.prepared, q)
-	}
-	p.mu.Unlock()
-	return errors.Join(append(errs, p.DB.Close())...)
+	return errors.Join(p.preparedSet.close(), p.DB.Close())
 }
