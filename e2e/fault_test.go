@@ -44,8 +44,13 @@ func TestKillNineRepeated(t *testing.T) {
 		const cycles = 10
 		for cycle := range cycles {
 			// Vary the moment of the crash: sometimes right after the
-			// first acknowledgements, sometimes with deliveries under way.
-			ids := loadUntilKilled(t, g, g.ingestURL+"/"+c.Source.ID, 10+cycle*8)
+			// first acknowledgements, sometimes with deliveries under way,
+			// and last with a large batch acknowledged.
+			minAcked := 10 + cycle*8
+			if cycle == cycles-1 {
+				minAcked = 150
+			}
+			ids := loadUntilKilled(t, g, g.ingestURL+"/"+c.Source.ID, minAcked)
 			for _, id := range ids {
 				acked[id] = true
 			}
