@@ -46,6 +46,15 @@ func TestRun(t *testing.T) {
 			if rep.IngestRatio.PerSec <= 0 || rep.PeakRSSBytes <= 0 {
 				t.Fatalf("ratios %+v, peak RSS %d", rep.IngestRatio, rep.PeakRSSBytes)
 			}
+			if rep.Baseline.CPUMicros <= 0 || rep.IngestOnly.CPUMicros <= 0 || e.CPUMicros <= 0 || rep.IngestOnlyRatio.CPU <= 0 {
+				t.Fatalf("CPU per request: baseline %v, ingest alone %v, end to end %v", rep.Baseline.CPUMicros, rep.IngestOnly.CPUMicros, e.CPUMicros)
+			}
+			if rep.IngestOnlyCommits.Count == 0 || rep.Commits.Count == 0 {
+				t.Fatalf("commits: ingest alone %+v, routing %+v", rep.IngestOnlyCommits, rep.Commits)
+			}
+			if syncs := rep.Commits.Syncs > 0 && rep.Commits.SyncMeanMs > 0; syncs != (tc.name == "sqlite") {
+				t.Fatalf("fsyncs of the log %+v: want them on SQLite only", rep.Commits)
+			}
 			b := rep.Backlog
 			if b == nil || !b.Complete || b.Delivered < b.Events || b.Events < 150 || b.DrainPerSec <= 0 || b.RSSHeldMaxBytes <= 0 {
 				t.Fatalf("backlog %+v", b)
@@ -55,7 +64,7 @@ func TestRun(t *testing.T) {
 			if err := rep.WriteTable(&table); err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{"hello-world baseline", "sluice durable ingest alone", "sluice ingest with routing+delivery", "ratio to baseline", "end-to-end", "peak RSS", "backlog: "} {
+			for _, want := range []string{"hello-world baseline", "sluice durable ingest alone", "sluice ingest with routing+delivery", "ratio to baseline", "end-to-end", "peak RSS", "CPU/req", "group commits, durable ingest alone", "backlog: "} {
 				if !strings.Contains(table.String(), want) {
 					t.Errorf("table lacks %q:\n%s", want, table.String())
 				}

@@ -238,6 +238,10 @@ func TestBackgroundCheckpoints(t *testing.T) {
 			if err := s.wdb.QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
 				t.Fatalf("writer's wal_autocheckpoint = %d (%v), want 0", auto, err)
 			}
+			var limit int64
+			if err := s.wdb.QueryRow(`PRAGMA journal_size_limit`).Scan(&limit); err != nil || limit != walSizeLimit {
+				t.Fatalf("writer's journal_size_limit = %d (%v), want %d", limit, err, walSizeLimit)
+			}
 			sizeOf := func() int64 {
 				fi, err := os.Stat(path)
 				if err != nil {
