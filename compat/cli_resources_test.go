@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/sluice-gw/sluice/compat/oascheck"
 )
 
 // TestHookdeckCLIResources drives the CLI's transformation commands, a
@@ -21,13 +19,8 @@ func TestHookdeckCLIResources(t *testing.T) {
 			t.Parallel()
 			bin := cliBinary(t, cv.version)
 			g := start(t, backend{name: "sqlite", dataDir: t.TempDir()})
-			rec := oascheck.NewRecorder(v)
-			proxy, err := oascheck.NewProxy(g.apiURL, rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = proxy.Close() })
-			c := newCLI(t, bin, proxy.URL, wsBase(g))
+			rec, proxyURL := recordingProxy(t, g, v)
+			c := newCLI(t, bin, proxyURL, wsBase(g))
 			login(t, c)
 			runCLITransformations(t, c, g)
 			runCLIAuthTypes(t, c)

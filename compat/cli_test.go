@@ -22,13 +22,8 @@ func TestHookdeckCLI(t *testing.T) {
 			bin := cliBinary(t, cv.version)
 			forEachBackend(t, func(t *testing.T, b backend) {
 				g := start(t, b)
-				rec := oascheck.NewRecorder(v)
-				proxy, err := oascheck.NewProxy(g.apiURL, rec)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = proxy.Close() })
-				c := newCLI(t, bin, proxy.URL, wsBase(g))
+				rec, proxyURL := recordingProxy(t, g, v)
+				c := newCLI(t, bin, proxyURL, wsBase(g))
 				login(t, c)
 				runCLIGateway(t, c, g)
 				requireDialect(t, rec, cv.api)

@@ -81,6 +81,19 @@ func missing(t *testing.T, format string, args ...any) {
 	t.Skip(msg)
 }
 
+// recordingProxy puts a proxy in front of g's API that records every
+// exchange for v to validate; it is closed when t ends.
+func recordingProxy(t *testing.T, g *gateway, v *oascheck.Validator) (*oascheck.Recorder, string) {
+	t.Helper()
+	rec := oascheck.NewRecorder(v)
+	proxy, err := oascheck.NewProxy(g.apiURL, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	return rec, proxy.URL
+}
+
 // openAPI returns the validator over the 2025-07-01 document, skipping
 // the test (failing it in CI) when ../shared is absent.
 func openAPI(t *testing.T) *oascheck.Validator {

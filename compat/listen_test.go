@@ -25,13 +25,8 @@ func TestHookdeckListen(t *testing.T) {
 			bin := cliBinary(t, cv.version)
 			g := start(t, backend{name: "sqlite", dataDir: t.TempDir()})
 			requireCLISessions(t, g)
-			rec := oascheck.NewRecorder(v)
-			proxy, err := oascheck.NewProxy(g.apiURL, rec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = proxy.Close() })
-			c := newCLI(t, bin, proxy.URL, "ws"+strings.TrimPrefix(proxy.URL, "http")+"/ws")
+			rec, proxyURL := recordingProxy(t, g, v)
+			c := newCLI(t, bin, proxyURL, "ws"+strings.TrimPrefix(proxyURL, "http")+"/ws")
 			login(t, c)
 			runListen(t, c, g, rec)
 			runListenFiltered(t, c, g, rec)
