@@ -72,19 +72,7 @@ func (c *cluster) start(ctx context.Context, wakeRouter, wakeDispatcher func()) 
 			wakeDispatcher()
 		}
 	})
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(c.lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.publishCLI(ctx, c.listening())
-			}
-		}
-	}()
+	go every(ctx, c.lease/3, c.done, func(ctx context.Context) { c.publishCLI(ctx, c.listening()) })
 }
 
 // publishCLI records ids as the connections this process's live CLI

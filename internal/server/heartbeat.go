@@ -28,24 +28,29 @@ func newHeartbeat(st leaseRenewer, owner string, lease time.Duration, log *slog.
 	return &heartbeat{store: st, owner: owner, lease: lease, log: log, done: make(chan struct{})}
 }
 
+// every calls fn every d until ctx ends, then closes done.
+func every(ctx context.Context, d time.Duration, done chan<- struct{}, fn func(ctx context.Context)) {
+	defer close(done)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
 // Start begins renewing until Stop.
 func (h *heartbeat) Start(ctx context.Context) {
 	ctx, h.cancel = context.WithCancel(ctx)
-	go func() {
-		defer close(h.done)
-		t := time.NewTicker(h.lease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if _, err := h.store.RenewLeases(ctx, h.owner, time.Now().UTC().Add(h.lease)); err != nil && ctx.Err() == nil {
-				h.log.Warn("heartbeat: renew leases", "owner", h.owner, "err", err)
-			}
+	go every(ctx, h.lease/3, h.done, func(ctx context.Context) {
+		if _, err := h.store.RenewLeases(ctx, h.owner, time.Now().UTC().Add(h.lease)); err != nil && ctx.Err() == nil {
+			h.log.Warn("heartbeat: renew leases", "owner", h.owner, "err", err)
 		}
-	}()
+	})
 }
 
 // Stop ends the heartbeat. Call it after the stages have stopped and
